@@ -1,0 +1,31 @@
+"""Locust plugin: importing it registers agentload's command-line options and event listeners.
+
+Locustfiles import this package; it works in a local run, on a master and on its workers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from locust import events
+
+
+@events.init_command_line_parser.add_listener
+def _add_options(parser: Any) -> None:
+    group = parser.add_argument_group("agentload")
+    group.add_argument(
+        "--agentload-out",
+        default="",
+        help="Folder where agentload writes timeline.jsonl and final.json (off if empty)",
+    )
+    group.add_argument(
+        "--client-metrics-port",
+        type=int,
+        default=0,
+        help="Serve client-side Prometheus metrics on 127.0.0.1:PORT (off if 0)",
+    )
+    group.add_argument(
+        "--scenario-config",
+        default="",
+        help="Scenario config TOML (default: scenarios/default.toml)",
+    )
