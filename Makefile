@@ -1,5 +1,5 @@
 .DEFAULT_GOAL := help
-sources = agentload target_service locustfiles tests benchmarks
+sources = $(wildcard agentload target_service locustfiles tests benchmarks)
 
 PYTHON ?= python3
 VENV := .venv
