@@ -1,17 +1,20 @@
 """Locust plugin: importing it registers agentload's command-line options and event listeners.
 
 Locustfiles import this package; it works in a local run, on a master and on its workers.
+Modules: ``plugin`` (config at init), ``outcomes`` (agent outcomes across workers),
+``timeline`` (timeline.jsonl, final.json), ``client_metrics`` (Prometheus exporter),
+``open_model`` (arrival pacing), ``actions``/``streaming`` (what the users do).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from locust import events
+from agentload.locust import plugin as plugin
+from agentload.locust.hooks import listen
 
 
-@events.init_command_line_parser.add_listener
-def _add_options(parser: Any) -> None:
+def _add_options(parser: Any, **_kw: Any) -> None:
     group = parser.add_argument_group("agentload")
     group.add_argument(
         "--agentload-out",
@@ -29,3 +32,8 @@ def _add_options(parser: Any) -> None:
         default="",
         help="Scenario config TOML (default: scenarios/default.toml)",
     )
+    # Let the web UI pick user classes (A, B, C, mixed, open model) without --class-picker.
+    parser.set_defaults(class_picker=True)
+
+
+listen("init_command_line_parser", _add_options)

@@ -1,0 +1,30 @@
+# One image for every agentload service of docker-compose.yml: the engine, the agent API, and Locust
+# (master and workers). Build: `docker build -t agentload:local .`
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# Dependencies and the two packages first, so that editing locustfiles or scenarios keeps the layer.
+COPY pyproject.toml README.md ./
+COPY agentload ./agentload
+COPY target_service ./target_service
+RUN pip install .
+
+COPY locustfiles ./locustfiles
+COPY scenarios ./scenarios
+COPY profiles ./profiles
+
+RUN useradd --create-home --uid 1000 agentload \
+    && mkdir -p /data \
+    && chown agentload /data
+USER agentload
+ENV AGENT_DB_PATH=/data/agentload-jobs.sqlite
+
+# agent API, engine, Locust web UI, Locust master <-> workers, client-side metrics
+EXPOSE 8000 8001 8089 5557 9646
+CMD ["python", "-m", "target_service", "--host", "0.0.0.0", "--port", "8000", "--engine-port", "8001"]

@@ -1,0 +1,232 @@
+"""The `agentload` command line: parse options into a typed `RunConfig` for the orchestrator.
+
+Nothing here starts a process or touches the results folder; `agentload.orchestrator` does.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from agentload.durations import parse_duration
+from agentload.errors import AgentloadError, ConfigError, ExitCode
+from agentload.orchestrator import RunConfig, WorkerLossPolicy, execute
+
+app = typer.Typer(
+    name="agentload",
+    help="Load testing for AI-agent HTTP APIs: smoke, load, stress (the knee) and profile phases.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+PHASE_HELP = "Phase to run: smoke, load, stress or profile (defaults in profiles/<phase>.toml)."
+
+
+@app.command()
+def run(
+    phase: Annotated[str, typer.Argument(help=PHASE_HELP, show_default=False)],
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="URL of the agent API to test. Default: start the embedded target service on "
+            "free loopback ports and stop it afterwards. Must be loopback unless --allow-remote."
+        ),
+    ] = None,
+    users: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Peak concurrent users (overrides the profile; stage and step tables are scaled). "
+            "For profile: the load to hold instead of finding the knee first.",
+        ),
+    ] = None,
+    spawn_rate: Annotated[
+        float | None, typer.Option(min=0.001, help="Users started per second (overrides profile).")
+    ] = None,
+    duration: Annotated[
+        str | None,
+        typer.Option(
+            help='Run length, e.g. "30s", "5m", "1h30m" (overrides the profile; stages and steps '
+            "are scaled to fit; for profile: how long py-spy records)."
+        ),
+    ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(min=0, help="Run a Locust master and N worker processes (0: one process)."),
+    ] = 0,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Results folder. Default: results/<UTC-timestamp>-<phase>/ with results/latest "
+            "pointing at it."
+        ),
+    ] = None,
+    web: Annotated[
+        bool,
+        typer.Option(
+            "--web",
+            help="Open Locust's web UI (http://127.0.0.1:WEB_PORT) with the phase's shape instead "
+            "of running headless; stop with Ctrl-C.",
+        ),
+    ] = False,
+    web_port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the web UI.")] = 8089,
+    gate: Annotated[
+        list[str] | None,
+        typer.Option(
+            help='Extra pass/fail gate, repeatable, e.g. --gate "p95(POST /v1/agents/codegen) '
+            '< 800ms" --gate "error_rate < 1%". Added to the profile\'s gates.'
+        ),
+    ] = None,
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="Allow a --host that is not loopback (only for deployments you own).",
+        ),
+    ] = False,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            help="A previous run folder: compare with it after the run (exit 1 on a regression)."
+        ),
+    ] = None,
+    on_worker_loss: Annotated[
+        WorkerLossPolicy,
+        typer.Option(
+            help="When a Locust worker dies mid-run: fail (abort the run, exit 3) or "
+            "continue with the others (reported in summary.json)."
+        ),
+    ] = WorkerLossPolicy.FAIL,
+    ready_timeout: Annotated[
+        str,
+        typer.Option(help="How long to wait for the target to answer /readyz before aborting."),
+    ] = "30s",
+    pid: Annotated[
+        int | None,
+        typer.Option(help="Profile phase with --host: the PID of the target process to profile."),
+    ] = None,
+    prometheus: Annotated[
+        str | None,
+        typer.Option(help="Use this Prometheus server (URL) for the server-side view."),
+    ] = None,
+    no_prometheus: Annotated[
+        bool, typer.Option("--no-prometheus", help="Do not start Prometheus for the run.")
+    ] = False,
+) -> None:
+    """Run one phase against the target and write its results folder.
+
+    Exit codes: 0 all gates passed, 1 a gate failed, 2 bad usage or configuration, 3 run aborted
+    (target unreachable or died, interrupted).
+    """
+    try:
+        config = RunConfig(
+            phase=phase,
+            host=host,
+            users=users,
+            spawn_rate=spawn_rate,
+            duration=duration,
+            workers=workers,
+            out=out,
+            web=web,
+            web_port=web_port,
+            gates=tuple(gate or ()),
+            allow_remote=allow_remote,
+            baseline=baseline,
+            on_worker_loss=on_worker_loss,
+            ready_timeout=parse_duration(ready_timeout, what="--ready-timeout"),
+            pid=pid,
+            prometheus=prometheus,
+            no_prometheus=no_prometheus,
+            options=_given_options(),
+        )
+    except AgentloadError as exc:
+        _fail(exc)
+    raise typer.Exit(int(execute(config)))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Agent API port.")] = 8000,
+    engine_port: Annotated[
+        int, typer.Option(min=1, max=65535, help="Simulated engine port.")
+    ] = 8001,
+) -> None:
+    """Run the embedded target service (agent API + simulated LLM engine) until Ctrl-C."""
+    cmd = [sys.executable, "-m", "target_service", "--host", host, "--port", str(port)]
+    os.execv(sys.executable, [*cmd, "--engine-port", str(engine_port)])
+
+
+def _add_report_commands() -> None:
+    """`agentload report` and `agentload compare`, when the report package provides them."""
+    try:
+        from agentload.report import commands
+    except ImportError:
+        return
+
+    @app.command()
+    def report(
+        run_dir: Annotated[Path, typer.Argument(help="A run's results folder.")],
+    ) -> None:
+        """Rebuild RUN_DIR/report.html from the run's files."""
+        _exit_from(commands.report_command, run_dir)
+
+    @app.command()
+    def compare(
+        base: Annotated[Path, typer.Argument(help="Baseline run folder.")],
+        new: Annotated[Path, typer.Argument(help="New run folder.")],
+        markdown: Annotated[
+            Path | None, typer.Option(help="Also write the comparison as Markdown here.")
+        ] = None,
+        p95_tolerance: Annotated[float, typer.Option(help="Allowed P95 growth, %.")] = 10.0,
+        p99_tolerance: Annotated[float, typer.Option(help="Allowed P99 growth, %.")] = 10.0,
+        success_tolerance: Annotated[
+            float, typer.Option(help="Allowed agent success drop, points.")
+        ] = 1.0,
+        knee_tolerance: Annotated[float, typer.Option(help="Allowed knee rps drop, %.")] = 10.0,
+    ) -> None:
+        """Compare NEW with BASE; exit 1 on a regression beyond the tolerances."""
+        from agentload.report.compare import Tolerances
+
+        tolerances = Tolerances(
+            p95_pct=p95_tolerance,
+            p99_pct=p99_tolerance,
+            success_points=success_tolerance,
+            knee_rps_pct=knee_tolerance,
+        )
+        _exit_from(
+            commands.compare_command, base, new, markdown_out=markdown, tolerances=tolerances
+        )
+
+
+def _exit_from(func: Any, *args: Any, **kwargs: Any) -> None:
+    try:
+        code = func(*args, **kwargs)
+    except AgentloadError as exc:
+        _fail(exc)
+    raise typer.Exit(int(code))
+
+
+def _fail(exc: AgentloadError) -> None:
+    print(f"agentload: error: {exc}", file=sys.stderr)
+    raise typer.Exit(int(exc.exit_code))
+
+
+def _given_options() -> dict[str, Any]:
+    """The options as typed on the command line (for summary meta)."""
+    return {"argv": sys.argv[1:]}
+
+
+def main() -> None:
+    """Console-script entry point."""
+    _add_report_commands()
+    try:
+        app()
+    except ConfigError as exc:
+        print(f"agentload: error: {exc}", file=sys.stderr)
+        sys.exit(int(ExitCode.USAGE))

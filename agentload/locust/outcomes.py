@@ -1,0 +1,38 @@
+"""Agent outcomes per scenario, aggregated across workers (the contract in architecture.md).
+
+``record(environment, scenario, outcome)`` counts one finished agent task
+(scenario ``status|codegen|research``, outcome ``success|invalid|error|timeout|rejected``);
+``totals(environment)`` gives the cumulative counts of the whole test on the master or local
+runner; ``success_rate(counts)`` the share of successes (None without any outcome).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentload.locust.counters import Counts, DistributedCounters
+from agentload.scenarios.config import SCENARIOS
+from agentload.scenarios.judges import OUTCOMES
+
+_COUNTERS = DistributedCounters("agentload_outcomes")
+
+
+def record(environment: Any, scenario: str, outcome: str) -> None:
+    """Count one agent outcome; unknown scenario or outcome names are a programming error."""
+    if scenario not in SCENARIOS:
+        raise ValueError(f"scenario {scenario!r}: expected one of {', '.join(SCENARIOS)}")
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome {outcome!r}: expected one of {', '.join(OUTCOMES)}")
+    _COUNTERS.add(scenario, outcome)
+
+
+def totals(environment: Any) -> Counts:
+    """Cumulative outcome counts ``{scenario: {outcome: n}}`` (master: summed over workers)."""
+    return _COUNTERS.totals()
+
+
+def success_rate(counts: Counts, scenario: str | None = None) -> float | None:
+    """Share of ``success`` for one scenario, or over all when ``scenario`` is None."""
+    groups = [counts.get(scenario, {})] if scenario else list(counts.values())
+    done = sum(sum(group.values()) for group in groups)
+    return sum(group.get("success", 0) for group in groups) / done if done else None

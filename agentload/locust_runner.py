@@ -1,0 +1,165 @@
+"""Locust as subprocesses: one local runner, or a master and N workers on this machine.
+
+`build_commands(plan)` is pure (the command lines and environment); `LocustProcesses` starts them
+with their output appended to `runner.log`, watches the workers, and stops everything by PID.
+Locust is stopped with SIGINT so it writes its HTML report and fires `quitting` (final.json).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentload.target import free_port, kill_pid
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCUSTFILE = ROOT / "locustfiles" / "agents.py"
+SHAPES_DIR = Path(__file__).resolve().parent / "shapes"
+
+
+@dataclass(frozen=True)
+class LocustPlan:
+    """Everything Locust needs for one phase run."""
+
+    host: str
+    out_dir: Path
+    user_classes: tuple[str, ...]
+    scenario_config: Path | None
+    shape: str | None = None
+    shape_table: dict[str, Any] = field(default_factory=dict)
+    users: int = 1
+    spawn_rate: float = 1.0
+    run_time: float | None = None
+    workers: int = 0
+    web: bool = False
+    web_port: int = 8089
+    client_metrics_port: int | None = None
+    master_port: int = 0
+
+    @property
+    def locustfiles(self) -> str:
+        files = [str(LOCUSTFILE)]
+        if self.shape:
+            files.append(str(SHAPES_DIR / f"{self.shape}.py"))
+        return ",".join(files)
+
+
+@dataclass(frozen=True)
+class Commands:
+    """The command lines of one run: the main process (local or master) and the workers."""
+
+    main: list[str]
+    workers: list[list[str]]
+    env: dict[str, str]
+
+
+def build_commands(plan: LocustPlan) -> Commands:
+    """Command lines for `plan` (pure: nothing is started)."""
+    base = [sys.executable, "-m", "locust", "-f", plan.locustfiles, "--host", plan.host]
+    shared = ["--loglevel", "INFO"]
+    if plan.scenario_config is not None:
+        shared += ["--scenario-config", str(plan.scenario_config)]
+    main = base + shared + [
+        "--csv", str(plan.out_dir / "locust"),
+        "--csv-full-history",
+        "--html", str(plan.out_dir / "locust.html"),
+        "--agentload-out", str(plan.out_dir),
+    ]  # fmt: skip
+    if plan.client_metrics_port is not None:
+        main += ["--client-metrics-port", str(plan.client_metrics_port)]
+    if plan.web:
+        main += ["--web-host", "127.0.0.1", "--web-port", str(plan.web_port)]
+    else:
+        main += ["--headless", "--only-summary"]
+    if not plan.shape:
+        main += ["--users", str(plan.users), "--spawn-rate", f"{plan.spawn_rate:g}"]
+        if plan.run_time is not None and not plan.web:
+            main += ["--run-time", f"{max(1, round(plan.run_time))}s"]
+    workers: list[list[str]] = []
+    if plan.workers > 0:
+        port = plan.master_port or free_port()
+        main += [
+            "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
+            "--expect-workers", str(plan.workers), "--expect-workers-max-wait", "60",
+        ]  # fmt: skip
+        worker = [*base, *shared, "--worker", "--master-host", "127.0.0.1"]
+        worker += ["--master-port", str(port)]
+        workers = [worker + list(plan.user_classes) for _ in range(plan.workers)]
+    main += list(plan.user_classes)
+    env = {"AGENTLOAD_SHAPE": json.dumps(plan.shape_table), "PYTHONUNBUFFERED": "1"}
+    return Commands(main=main, workers=workers, env=env)
+
+
+class LocustProcesses:
+    """The running Locust processes of one run, all in their own process group."""
+
+    def __init__(self, commands: Commands, log_path: Path) -> None:
+        self.commands = commands
+        self.log_path = log_path
+        self.main: subprocess.Popen[bytes] | None = None
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.lost_workers: list[dict[str, int | None]] = []
+        self._stopping = False
+
+    @property
+    def pids(self) -> list[int]:
+        procs = ([self.main] if self.main else []) + self.workers
+        return [p.pid for p in procs]
+
+    def start(self) -> None:
+        env = {**os.environ, **self.commands.env}
+        with self.log_path.open("ab") as log:
+            self.main = self._spawn(self.commands.main, env, log)
+            self.workers = [self._spawn(cmd, env, log) for cmd in self.commands.workers]
+
+    @staticmethod
+    def _spawn(cmd: list[str], env: dict[str, str], log: Any) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def exit_code(self) -> int | None:
+        """The main process' exit code, or None while it runs."""
+        return None if self.main is None else self.main.poll()
+
+    def newly_lost_workers(self) -> list[dict[str, int | None]]:
+        """Workers that exited while the master still ran (each reported once)."""
+        if self._stopping or self.exit_code() is not None:
+            return []
+        known = {w["pid"] for w in self.lost_workers}
+        lost = [
+            {"pid": w.pid, "exit_code": w.returncode}
+            for w in self.workers
+            if w.poll() is not None and w.pid not in known
+        ]
+        self.lost_workers += lost
+        return lost
+
+    def stop(self, grace: float = 15.0) -> None:
+        """SIGINT the main process (it writes its reports), then end every process by PID."""
+        self._stopping = True
+        if self.main is not None and self.main.poll() is None:
+            self.main.send_signal(signal.SIGINT)
+            try:
+                self.main.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.main.kill()
+                self.main.wait(timeout=5)
+        for worker in self.workers:
+            try:
+                worker.wait(timeout=3 if worker.poll() is None else 0.1)
+            except subprocess.TimeoutExpired:
+                kill_pid(worker.pid)
+                worker.wait(timeout=5)

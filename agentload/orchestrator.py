@@ -1,0 +1,329 @@
+"""One phase run: start the target, drive Locust, watch for trouble, stop everything, summarize.
+
+`execute(config)` is the whole run; `Orchestrator` does it in explicit steps: `prepare()` (profile,
+gates, `--host` check, results folder), `start()` (target, resource sampler, Prometheus), `run()`
+(the phase's Locust runs; see `agentload.phases`), `stop()` (every child by PID, idempotent) and
+`finish()` (summary.json, junit.xml, report; the last console lines). SIGINT/SIGTERM only set a flag
+that the waits check, so a stop always goes through `stop()` and keeps the partial results.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from agentload.errors import AgentloadError, ConfigError, ExitCode, RunAborted
+from agentload.gates import Gate, parse_gates
+from agentload.profiles import Profile, load_profile
+from agentload.resources import ResourceSampler
+from agentload.target import EmbeddedTarget, RemoteTarget, check_host, free_port
+
+log = logging.getLogger("agentload")
+
+
+class WorkerLossPolicy(StrEnum):
+    """What a run does when a Locust worker dies."""
+
+    FAIL = "fail"
+    CONTINUE = "continue"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """`agentload run` options, typed (built by the CLI; None means "the profile's default")."""
+
+    phase: str
+    host: str | None = None
+    users: int | None = None
+    spawn_rate: float | None = None
+    duration: str | None = None
+    workers: int = 0
+    out: Path | None = None
+    web: bool = False
+    web_port: int = 8089
+    gates: tuple[str, ...] = ()
+    allow_remote: bool = False
+    baseline: Path | None = None
+    on_worker_loss: WorkerLossPolicy = WorkerLossPolicy.FAIL
+    ready_timeout: float = 30.0
+    pid: int | None = None
+    prometheus: str | None = None
+    no_prometheus: bool = False
+    results_root: Path = Path("results")
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def _make_out_dir(config: RunConfig, started: datetime) -> Path:
+    """The run folder (created and checked writable); `results/latest` points at a default one."""
+    if config.out is not None:
+        out = config.out
+    else:
+        out = config.results_root / f"{started:%Y%m%dT%H%M%SZ}-{config.phase}"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".agentload-write-test"
+        probe.write_text("ok", encoding="utf-8")
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ConfigError(f"output folder {str(out)!r} is not writable: {reason}") from None
+    if config.out is None:
+        latest = config.results_root / "latest"
+        tmp = config.results_root / f".latest-{os.getpid()}"
+        try:
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(out.name)
+            os.replace(tmp, latest)
+        except OSError as exc:
+            log.warning("could not point %s at %s: %s", latest, out, exc)
+    return out
+
+
+class Orchestrator:
+    """Owns one run's processes and files; see the module docstring for the order of calls."""
+
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+        self.started_at = datetime.now(UTC)
+        self.t0 = time.monotonic()
+        self.profile: Profile
+        self.gates: list[Gate] = []
+        self.out_dir = Path()
+        self.target: EmbeddedTarget | RemoteTarget | None = None
+        self.sampler: ResourceSampler | None = None
+        self.prometheus: Any = None
+        self.client_metrics_port: int | None = None
+        self.server_side: dict[str, Any] | None = None
+        self.lost_workers: list[dict[str, int | None]] = []
+        self.load_window: list[float] = []
+        self.pids: dict[str, list[int]] = {"runner": [os.getpid()]}
+        self.children: list[Any] = []
+        self.signal_name: str | None = None
+        self.abort_reason: str | None = None
+        self.gate_abort: str | None = None
+        self.sections: dict[str, Any] = {}
+        self.notes: list[str] = []
+        self._stopped = False
+
+    # -- prepare ---------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Load the profile and gates, check `--host`, create the results folder. ConfigError."""
+        cfg = self.config
+        overrides: dict[str, Any] = {"spawn_rate": cfg.spawn_rate, "gates": list(cfg.gates)}
+        if cfg.phase != "profile":
+            overrides.update(users=cfg.users, duration=cfg.duration)
+        self.profile = load_profile(cfg.phase, overrides)
+        if cfg.phase == "profile":
+            self.profile = _profile_overrides(self.profile, cfg)
+        self.gates = parse_gates(self.profile.gates)
+        if cfg.host is not None:
+            check_host(cfg.host, cfg.allow_remote)
+        if cfg.workers and cfg.web:
+            raise ConfigError("--web and --workers cannot be combined; use one or the other")
+        self.out_dir = _make_out_dir(cfg, self.started_at)
+        handler = logging.FileHandler(self.out_dir / "runner.log", encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s agentload %(levelname)s %(message)s"))
+        handler.setLevel(logging.DEBUG)
+        log.addHandler(handler)
+        log.setLevel(logging.DEBUG)
+        log.info("phase %s, results in %s", cfg.phase, self.out_dir)
+
+    def track(self, name: str, pids: list[int]) -> None:
+        """Remember child PIDs (summary meta, runner.log) so a drill can check they are gone."""
+        self.pids.setdefault(name, []).extend(pids)
+        log.debug("pids %s: %s", name, " ".join(map(str, pids)))
+
+    # -- signals ---------------------------------------------------------------------------
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self.signal_name is None:
+            self.signal_name = name
+            log.warning("got %s: stopping the run, keeping what was measured", name)
+
+    def check(self) -> None:
+        """Raise RunAborted if a signal arrived or the target is gone (called by every wait)."""
+        if self.signal_name is not None:
+            raise RunAborted(f"interrupted by {self.signal_name}")
+        if self.target is not None:
+            problem = self.target.problem()
+            if problem:
+                raise RunAborted(problem)
+
+    # -- start -----------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start (or check) the target, then the resource sampler and Prometheus."""
+        cfg = self.config
+        if cfg.host is not None:
+            self.target = RemoteTarget(check_host(cfg.host, cfg.allow_remote))
+            log.info("target %s (not started by agentload)", self.target.url)
+        else:
+            env = {"AGENT_DB_PATH": str(self.out_dir / "target-jobs.sqlite")}
+            self.target = EmbeddedTarget(self.out_dir / "target.log", env)
+            log.info("starting the embedded target service")
+        self.target.start(cfg.ready_timeout, self._signalled)
+        log.info("target ready at %s", self.target.url)
+        for name, pid in self.target.pids.items():
+            self.track(f"target {name}", [pid])
+        self.sampler = ResourceSampler(
+            self.out_dir / "resources.jsonl", lambda: self._target_pids(), self.target.engine_url
+        )
+        self.sampler.start()
+        self._start_prometheus()
+
+    def _signalled(self) -> str | None:
+        return f"interrupted by {self.signal_name}" if self.signal_name else None
+
+    def _target_pids(self) -> dict[str, int]:
+        return dict(self.target.pids) if self.target is not None else {}
+
+    def _start_prometheus(self) -> None:
+        """A Prometheus for the run (or `--prometheus URL`); without one, say what is missing."""
+        from agentload import prometheus as prom
+
+        cfg = self.config
+        if cfg.no_prometheus:
+            self.server_side = prom.missing_server_side("--no-prometheus given")
+            return
+        assert self.target is not None
+        self.client_metrics_port = free_port()
+        targets = prom.ScrapeTargets(
+            self.target.url, self.target.engine_url, f"http://127.0.0.1:{self.client_metrics_port}"
+        )
+        try:
+            if cfg.prometheus:
+                self.prometheus = prom.PrometheusSession.external(cfg.prometheus)
+            else:
+                self.prometheus = prom.start_prometheus(self.out_dir, targets)
+            log.info("prometheus at %s", self.prometheus.url)
+            if self.prometheus.pid is not None:
+                self.track("prometheus", [self.prometheus.pid])
+        except prom.PrometheusError as exc:
+            self.server_side = prom.missing_server_side(str(exc))
+            self.notes.append(f"server-side view missing: {exc}")
+            log.warning("server-side view missing: %s", exc)
+
+    def _finish_prometheus(self) -> None:
+        """Query the server-side view over the load window, then stop the run's Prometheus."""
+        from agentload import prometheus as prom
+
+        session = self.prometheus
+        try:
+            start, end = self.load_window[0], time.time()
+            entries = (_read_json(self.out_dir / "final.json") or {}).get("entries")
+            self.server_side = prom.server_side(session.url, start, end, entries)
+            prom.export_series(session.url, start, end, self.out_dir)
+        except (prom.PrometheusError, IndexError, OSError) as exc:
+            reason = f"Prometheus query failed: {exc}" if self.load_window else "no load ran"
+            self.server_side = prom.missing_server_side(reason)
+            log.warning("server-side view missing: %s", reason)
+        finally:
+            session.stop()
+
+    # -- run / stop ------------------------------------------------------------------------
+    def run(self) -> None:
+        from agentload import phases
+
+        phases.run_phase(self)
+
+    def stop(self) -> None:
+        """End every child by PID (Locust, py-spy, Prometheus, sampler, target). Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for child in reversed(self.children):
+            _quietly(child.stop)
+        if self.sampler is not None:
+            _quietly(self.sampler.stop)
+        if self.prometheus is not None:
+            _quietly(self._finish_prometheus)
+        if self.target is not None:
+            _quietly(self.target.stop)
+            log.info("target stopped")
+
+    # -- finish ----------------------------------------------------------------------------
+    def finish(self) -> ExitCode:
+        from agentload import results
+
+        return results.finish(self)
+
+
+def _profile_overrides(profile: Profile, cfg: RunConfig) -> Profile:
+    """Profile phase: --users is the load to hold (no knee search), --duration the recording."""
+    from agentload.durations import parse_duration
+
+    params = profile.profile
+    if params is None:
+        raise ConfigError(f"{profile.source}: the profile phase needs a [profile] table")
+    update: dict[str, Any] = {}
+    if cfg.users is not None:
+        update["knee_users"] = cfg.users
+    if cfg.duration is not None:
+        seconds = parse_duration(cfg.duration, what="--duration")
+        if seconds < 1:
+            raise ConfigError(f"--duration: got {cfg.duration!r}, expected at least 1s")
+        update["hold_s"] = seconds
+    return profile.model_copy(update={"profile": params.model_copy(update=update)})
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _quietly(func: Any) -> None:
+    try:
+        func()
+    except Exception as exc:  # cleanup must go on for the other children
+        log.warning("cleanup: %s: %s", type(exc).__name__, exc)
+
+
+def execute(config: RunConfig) -> ExitCode:
+    """Run one phase end to end; returns the exit code (the last console lines say why)."""
+    _console_logging()
+    orch = Orchestrator(config)
+    try:
+        orch.prepare()
+    except AgentloadError as exc:
+        log.error("error: %s", exc)
+        return exc.exit_code
+    previous = {sig: signal.signal(sig, orch._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        orch.start()
+        orch.run()
+        orch.check()
+    except RunAborted as exc:
+        orch.abort_reason = exc.reason
+        log.error("aborted: %s", exc.reason)
+    except ConfigError as exc:
+        orch.abort_reason = f"configuration error: {exc}"
+        orch.notes.append(str(exc))
+        log.error("error: %s", exc)
+    finally:
+        orch.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return orch.finish()
+
+
+def _console_logging() -> None:
+    if any(getattr(h, "_agentload_console", False) for h in log.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("agentload: %(message)s"))
+    handler._agentload_console = True  # type: ignore[attr-defined]
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False

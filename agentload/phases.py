@@ -1,0 +1,312 @@
+"""The phases' Locust runs and the wait that watches them.
+
+smoke/load: one run of the profile's shape (`none` or `stages`). stress: the `stress` shape, its
+steps in `stress_steps.jsonl`, then the knee and what saturated first. profile: the knee (from the
+profile's `knee_users`/`--users`, or a stress run in `stress/`), then a hold at the knee while
+py-spy records the target. `drive()` is the wait: it stops on a signal, a dead target, a lost
+worker (by policy), a hopeless gate (early abort) or the time bound, and always hands the Locust
+processes to the orchestrator so `stop()` ends them by PID.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from agentload.errors import RunAborted
+from agentload.gates import evaluate, parse_gates, should_abort
+from agentload.knee import Step, find_knee, stress_section
+from agentload.locust_runner import ROOT, LocustPlan, LocustProcesses, build_commands
+from agentload.profiler import ProfileError, PySpy
+from agentload.resources import read_samples, saturated_first
+from agentload.stats import read_timeline
+from agentload.summary import build_summary
+
+if TYPE_CHECKING:
+    from agentload.orchestrator import Orchestrator
+
+log = logging.getLogger("agentload")
+STEPS_FILE = "stress_steps.jsonl"
+_MARGIN_S = 30.0
+
+
+def run_phase(orch: Orchestrator) -> None:
+    """Run the phase the profile describes."""
+    profile = orch.profile
+    if profile.profile is not None:
+        run_profile(orch)
+    elif profile.shape == "stress":
+        orch.sections["stress"] = run_stress(orch, orch.out_dir)
+    else:
+        run_load(orch)
+
+
+def _plan(orch: Orchestrator, out_dir: Path, **kwargs: Any) -> LocustPlan:
+    cfg, profile = orch.config, orch.profile
+    scenario = Path(profile.scenario_config)
+    return LocustPlan(
+        host=orch.target.url if orch.target else "",
+        out_dir=out_dir,
+        user_classes=tuple(profile.user_classes),
+        scenario_config=scenario if scenario.is_absolute() else ROOT / scenario,
+        workers=cfg.workers,
+        web=cfg.web,
+        web_port=cfg.web_port,
+        client_metrics_port=orch.client_metrics_port,
+        **kwargs,
+    )
+
+
+def run_load(orch: Orchestrator) -> None:
+    """smoke and load: the profile's stage table, or its users for its duration."""
+    profile = orch.profile
+    if profile.shape == "stages":
+        table = profile.shape_table()
+        total = sum(float(s["duration"]) for s in table["stages"])
+        plan = _plan(orch, orch.out_dir, shape="stages", shape_table=table)
+    else:
+        total = profile.duration_s
+        plan = _plan(
+            orch, orch.out_dir, users=profile.users, spawn_rate=profile.spawn_rate, run_time=total
+        )
+    drive(orch, plan, total)
+
+
+def run_stress(orch: Orchestrator, out_dir: Path) -> dict[str, Any]:
+    """Growing steps until the stop criteria; the summary's `stress` section."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    profile = orch.profile
+    steps_path = out_dir / STEPS_FILE
+    table = {**profile.shape_table(), "steps_path": str(steps_path)}
+    if "stress" not in table and profile.stress is not None:
+        table["stress"] = profile.stress.model_dump()
+    params = table["stress"]
+    total = float(params["step_duration_s"]) * int(params["max_steps"])
+    started = time.time()
+    try:
+        drive(orch, _plan(orch, out_dir, shape="stress", shape_table=table), total)
+    finally:
+        orch.sections["stress"] = stress_result(orch, steps_path, started)
+    return dict(orch.sections["stress"])
+
+
+def stress_result(orch: Orchestrator, steps_path: Path, started: float) -> dict[str, Any]:
+    """Steps, knee, stop reason and what saturated first (also for an interrupted run)."""
+    rows = _read_jsonl(steps_path)
+    steps = [
+        Step(
+            users=int(r["users"]),
+            rps=float(r["rps"]),
+            p95_ms=float(r["p95_ms"]) if r.get("p95_ms") is not None else float("nan"),
+            error_rate=float(r["error_rate"]),
+        )
+        for r in rows
+    ]
+    reason = next((r["stop_reason"] for r in reversed(rows) if r.get("stop_reason")), None)
+    if reason is None:
+        reason = "stopped before the stop criteria were met" if rows else "no complete step"
+    samples = [
+        s for s in read_samples(orch.out_dir / "resources.jsonl") if s.get("ts", 0) >= started
+    ]
+    first = saturated_first(samples)
+    saturated = f"{first['resource']}: {first['detail']}" if first else None
+    section = stress_section(steps, find_knee(steps), reason, saturated)
+    section["steps_file"] = str(steps_path.relative_to(orch.out_dir))
+    return section
+
+
+def run_profile(orch: Orchestrator) -> None:
+    """Find (or take) the knee, hold it, and record the target with py-spy meanwhile."""
+    params = orch.profile.profile
+    assert params is not None
+    users = params.knee_users
+    if users is None:
+        stress = run_stress(orch, orch.out_dir / "stress")
+        knee = stress.get("knee") or {}
+        steps = stress.get("steps") or []
+        users = knee.get("users") or max((s["users"] for s in steps), default=None)
+        if users is None:
+            raise RunAborted("profile: the stress run measured no step, so there is no knee")
+        log.info("profile: knee at %s users (%s)", users, stress.get("stop_reason"))
+    pid = orch.target.pids.get("supervisor") if orch.target else None
+    pid = orch.config.pid or pid
+    hold = params.warmup_s + params.hold_s
+    spy: PySpy | None = None
+    result: dict[str, Any] = {"users": users}
+
+    def on_tick(elapsed: float) -> bool:
+        nonlocal spy
+        if pid is None:
+            return False
+        if spy is None and elapsed >= params.warmup_s:
+            spy = PySpy(pid, params.hold_s, orch.out_dir, rate=params.rate_hz)
+            orch.children.append(spy)
+            spy.start()
+            orch.track("py-spy", spy.pids)
+            log.info("profile: py-spy recording pid %s for %gs", pid, params.hold_s)
+        return spy is not None and not spy.running()
+
+    plan = _plan(orch, orch.out_dir, users=users, spawn_rate=orch.profile.spawn_rate, run_time=hold)
+    try:
+        drive(orch, plan, hold + 10, on_tick)
+    finally:
+        if pid is None:
+            result["error"] = (
+                "no PID to profile: the target was not started by agentload; pass --pid"
+            )
+        elif spy is None:
+            result["error"] = "the run ended before py-spy started"
+        else:
+            try:
+                result.update(spy.wait(timeout=params.hold_s + 15))
+            except ProfileError as exc:
+                result["error"] = str(exc)
+        if "error" in result:
+            log.warning("profile: %s", result["error"])
+            orch.notes.append(f"profile: {result['error']}")
+        orch.sections["profile"] = result
+
+
+def drive(
+    orch: Orchestrator,
+    plan: LocustPlan,
+    expected_s: float,
+    on_tick: Callable[[float], bool] | None = None,
+) -> None:
+    """Start Locust for `plan` and wait for its end; see the module docstring for what stops it."""
+    procs = LocustProcesses(build_commands(plan), orch.out_dir / "runner.log")
+    orch.children.append(procs)
+    orch.load_window.append(time.time())
+    procs.start()
+    orch.track("locust", procs.pids)
+    start = time.monotonic()
+    bound = None if plan.web else expected_s + _MARGIN_S + (15 if plan.workers else 0)
+    watch = _Watch(orch, plan)
+    with _live_view(orch, plan, expected_s):
+        while procs.exit_code() is None:
+            elapsed = time.monotonic() - start
+            if plan.web and orch.signal_name is not None:
+                log.info("web UI run ended by %s", orch.signal_name)
+                orch.signal_name = None
+                break
+            orch.check()
+            watch.target()
+            for lost in procs.newly_lost_workers():
+                watch.worker_lost(lost)
+            if watch.gates(plan.out_dir / "timeline.jsonl", elapsed):
+                break
+            if on_tick is not None and on_tick(elapsed):
+                break
+            if bound is not None and elapsed > bound:
+                log.warning(
+                    "locust still running %.0fs after the expected end: stopping it", elapsed
+                )
+                break
+            time.sleep(0.25)
+    procs.stop()
+    code = procs.exit_code()
+    log.info("locust ended with exit code %s", code)
+    if not plan.web and not (plan.out_dir / "final.json").exists():
+        said = _last_locust_line(orch.out_dir / "runner.log")
+        raise RunAborted(f"locust ended (exit code {code}) without its final stats: {said}")
+
+
+class _Watch:
+    """The periodic checks of `drive`: remote target reachability, lost workers, early abort."""
+
+    def __init__(self, orch: Orchestrator, plan: LocustPlan) -> None:
+        self.orch, self.plan = orch, plan
+        abort = orch.profile.abort
+        self.abort = abort
+        self.abort_gates = parse_gates(abort.gates or orch.profile.gates) if abort else []
+        self.next_gate_check = abort.grace_s if abort else float("inf")
+        self.next_probe = 0.0
+        self.probe_failures = 0
+
+    def target(self) -> None:
+        """A remote target: three failed /readyz probes in a row (2 s apart) abort the run."""
+        if self.orch.config.host is None or time.monotonic() < self.next_probe:
+            return
+        self.next_probe = time.monotonic() + 2.0
+        try:
+            httpx.get(f"{self.plan.host}/readyz", timeout=2.0)
+            self.probe_failures = 0
+        except httpx.HTTPError as exc:
+            self.probe_failures += 1
+            if self.probe_failures >= 3:
+                problem = f"target {self.plan.host} unreachable: {type(exc).__name__}"
+                raise RunAborted(problem) from None
+
+    def worker_lost(self, lost: dict[str, int | None]) -> None:
+        from agentload.orchestrator import WorkerLossPolicy
+
+        message = f"locust worker pid {lost['pid']} died (exit code {lost['exit_code']})"
+        self.orch.lost_workers.append(lost)
+        if self.orch.config.on_worker_loss is WorkerLossPolicy.FAIL:
+            raise RunAborted(f"{message}; --on-worker-loss fail")
+        log.warning("%s; continuing with the other workers (--on-worker-loss continue)", message)
+        self.orch.notes.append(message)
+
+    def gates(self, timeline: Path, elapsed: float) -> str | None:
+        """Early abort (k6 abortOnFail): the reason when an abort gate fails after the grace."""
+        if self.abort is None or elapsed < self.next_gate_check:
+            return None
+        self.next_gate_check = elapsed + max(1.0, self.abort.interval_s)
+        lines = read_timeline(timeline)
+        if not lines:
+            return None
+        interim = build_summary(
+            phase=self.orch.config.phase,
+            started_at=self.orch.started_at,
+            target=self.plan.host,
+            timeline=lines,
+            abort_reason="mid-run check",
+        )
+        results = evaluate(self.abort_gates, interim, strict=False)
+        reason = should_abort(results, elapsed, self.abort.grace_s)
+        if reason:
+            log.error("early abort: %s", reason)
+            self.orch.gate_abort = reason
+        return reason
+
+
+def _live_view(
+    orch: Orchestrator, plan: LocustPlan, expected_s: float
+) -> AbstractContextManager[Any]:
+    if plan.web:
+        return nullcontext()
+    try:
+        from agentload.console import LiveConsole
+    except ImportError:
+        return nullcontext()
+    return LiveConsole(
+        plan.out_dir / "timeline.jsonl", phase=orch.config.phase, duration_s=expected_s
+    )
+
+
+def _last_locust_line(path: Path) -> str:
+    """The last line Locust wrote to runner.log (the runner's own lines left out)."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return "see runner.log"
+    theirs = [ln.strip() for ln in lines if ln.strip() and " agentload " not in ln]
+    return theirs[-1][-300:] if theirs else "see runner.log"
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return rows

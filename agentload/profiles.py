@@ -1,0 +1,352 @@
+"""Phase profiles: ``profiles/<phase>.toml`` loaded into a typed ``Profile``.
+
+TOML durations are written as ``duration = "5m"`` (or ``duration_s = 300``); the model keeps
+seconds in ``*_s`` fields. Overrides from the CLI (``users``, ``spawn_rate``, ``duration``,
+``gates``) are applied by ``load_profile`` so that the stage table keeps its form:
+
+- ``duration``: shape ``none`` runs that long; ``stages`` scales every stage's length by
+  ``duration / sum(stage lengths)``; ``stress`` scales ``warmup_s`` and ``step_duration_s`` so that
+  all ``max_steps`` steps fit in it; a ``[profile]`` phase gives a third to ``hold_s`` and the
+  rest to its knee search (all to ``hold_s`` when ``knee_users`` is set).
+- ``users``: shape ``none`` runs that many; ``stages`` scales each stage's users by
+  ``users / peak users`` (at least 1); ``stress`` scales ``start_users`` and ``step_users`` so that
+  the last step reaches ``users``.
+- ``spawn_rate``: replaces the spawn rate of the run and of every stage.
+- ``gates``: added to the profile's gates.
+
+API: ``load_profile(name_or_path, overrides=None) -> Profile`` (ConfigError naming file and field),
+``profile_from_dict(data, source=..., overrides=None)``, ``apply_overrides(profile, overrides)``;
+``Profile.shape_table()`` is the ``AGENTLOAD_SHAPE`` JSON for agentload/shapes/,
+``Profile.peak_users``; ``PHASES``, ``PROFILES_DIR``, ``ROOT`` (profile paths are relative to it).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from agentload.durations import parse_duration
+from agentload.errors import ConfigError
+from agentload.gates import parse_gate
+
+ROOT = Path(__file__).resolve().parent.parent
+PROFILES_DIR = ROOT / "profiles"
+PHASES = ("smoke", "load", "stress", "profile")
+DURATION_FORM = 'expected a duration such as "30s", "5m", "1h30m" or a number of seconds'
+
+
+def _seconds(value: Any) -> Any:
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        try:
+            return parse_duration(value)
+        except ConfigError:
+            raise ValueError(DURATION_FORM) from None
+    return value
+
+
+Seconds = Annotated[float, BeforeValidator(_seconds), Field(ge=0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+def _dur(name: str, default: float | None = None) -> Any:
+    alias = AliasChoices(name, f"{name}_s")
+    if default is None:
+        return Field(validation_alias=alias)
+    return Field(default=default, validation_alias=alias)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True, populate_by_name=True)
+
+
+class Stage(_Model):
+    """Ramp to ``users`` at ``spawn_rate``/s, hold for ``duration_s`` (the stage's own length)."""
+
+    duration_s: Seconds = _dur("duration")
+    users: int = Field(ge=0)
+    spawn_rate: Positive = 1.0
+
+
+class StressParams(_Model):
+    """Growing steps: ``start_users`` then ``+step_users`` every ``step_duration_s``; the first
+    ``warmup_s`` of each step are left out of its measurement."""
+
+    start_users: int = Field(default=2, ge=1)
+    step_users: int = Field(default=2, ge=1)
+    step_duration_s: Seconds = _dur("step_duration", 30.0)
+    warmup_s: Seconds = _dur("warmup", 5.0)
+    max_steps: int = Field(default=12, ge=2)
+    spawn_rate: Positive = 10.0
+    max_error_rate: float = Field(default=0.05, ge=0, le=1)
+    p95_limit_ms: Positive = 30_000.0
+    min_rps_gain: float = Field(default=0.05, ge=0, le=10)
+    entry: str = "POST /v1/agents/codegen"
+
+    def step_users_at(self, index: int) -> int:
+        return self.start_users + index * self.step_users
+
+
+class ProfileParams(_Model):
+    """The profile phase: find the knee with the ``[stress]`` steps (unless ``knee_users`` is set),
+    then hold it for ``hold_s`` while py-spy samples at ``rate_hz``."""
+
+    hold_s: Seconds = _dur("hold", 60.0)
+    warmup_s: Seconds = _dur("warmup", 10.0)
+    rate_hz: int = Field(default=100, ge=1, le=1000)
+    top_n: int = Field(default=5, ge=1, le=50)
+    knee_users: int | None = Field(default=None, ge=1)
+    native: bool = False
+
+
+class AbortParams(_Model):
+    """Early abort (k6 abortOnFail + delayAbortEval): after ``grace_s``, check every
+    ``interval_s`` and abort when one of ``gates`` (default: all the profile's gates) fails."""
+
+    grace_s: Seconds = _dur("grace", 60.0)
+    interval_s: Seconds = _dur("interval", 5.0)
+    gates: list[str] = Field(default_factory=list)
+
+
+class Profile(_Model):
+    """A phase's defaults (``profiles/<phase>.toml``)."""
+
+    phase: str = Field(min_length=1)
+    description: str = ""
+    users: int = Field(ge=1)
+    spawn_rate: Positive
+    duration_s: Seconds = _dur("duration")
+    scenario_config: str = Field(min_length=1)
+    user_classes: list[str] = Field(min_length=1)
+    shape: Literal["stages", "stress", "none"] = "none"
+    stages: list[Stage] = Field(default_factory=list)
+    stress: StressParams | None = None
+    profile: ProfileParams | None = None
+    gates: list[str] = Field(default_factory=list)
+    abort: AbortParams | None = None
+    source: str = Field(default="", exclude=True)
+
+    @field_validator("gates")
+    @classmethod
+    def _gates_parse(cls, gates: list[str]) -> list[str]:
+        for expr in gates:
+            try:
+                parse_gate(expr)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return gates
+
+    @model_validator(mode="after")
+    def _shape_params(self) -> Profile:
+        if self.shape == "stages" and not self.stages:
+            raise ValueError('shape "stages" needs a [[stages]] table')
+        if self.shape == "stress" and self.stress is None:
+            raise ValueError('shape "stress" needs a [stress] table')
+        total = sum(s.duration_s for s in self.stages)
+        if self.shape == "stages" and abs(total - self.duration_s) > 1e-6:
+            raise ValueError(
+                f"duration {self.duration_s:g}s must equal the sum of the stages ({total:g}s)"
+            )
+        if self.abort is not None:
+            for expr in self.abort.gates:
+                try:
+                    parse_gate(expr)
+                except ConfigError as exc:
+                    raise ValueError(f"abort.gates: {exc}") from None
+        return self
+
+    @property
+    def peak_users(self) -> int:
+        if self.shape == "stages":
+            return max(s.users for s in self.stages)
+        if self.shape == "stress" and self.stress is not None:
+            return self.stress.step_users_at(self.stress.max_steps - 1)
+        return self.users
+
+    def shape_table(self) -> dict[str, Any]:
+        """The JSON-able table for ``AGENTLOAD_SHAPE``, in the form agentload/shapes/ read
+        (the runner adds ``steps_path`` for the stress shape)."""
+        if self.shape == "stages":
+            return {"stages": [_stage_json(s) for s in self.stages]}
+        if self.shape == "stress" and self.stress is not None:
+            return {"stress": self.stress.model_dump()}
+        return {}
+
+
+def _stage_json(stage: Stage) -> dict[str, Any]:
+    return {"duration": stage.duration_s, "users": stage.users, "spawn_rate": stage.spawn_rate}
+
+
+def profile_path(name_or_path: str | Path) -> Path:
+    """``smoke`` -> ``profiles/smoke.toml``; a path (``x/y.toml``) is taken as given."""
+    text = str(name_or_path)
+    if text in PHASES or ("/" not in text and not text.endswith(".toml")):
+        path = PROFILES_DIR / f"{text}.toml"
+        if not path.is_file():
+            raise ConfigError(f"unknown phase {text!r}, expected one of {', '.join(PHASES)}")
+        return path
+    return Path(text)
+
+
+def load_profile(name_or_path: str | Path, overrides: Mapping[str, Any] | None = None) -> Profile:
+    """Load a phase profile and apply CLI overrides; ConfigError names the file and the field."""
+    path = profile_path(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read profile {str(path)!r}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text, expected a TOML file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {_one_line(str(exc))}") from None
+    return profile_from_dict(data, source=str(path), overrides=overrides)
+
+
+def profile_from_dict(
+    data: Mapping[str, Any], *, source: str, overrides: Mapping[str, Any] | None = None
+) -> Profile:
+    """Validate a profile mapping (as read from TOML) and apply overrides."""
+    data = dict(data)
+    data.setdefault("phase", Path(source).stem)
+    try:
+        profile = Profile.model_validate({**data, "source": source})
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    except ValidationError as exc:
+        raise ConfigError(_describe(source, exc)) from None
+    return apply_overrides(profile, overrides or {})
+
+
+def apply_overrides(profile: Profile, overrides: Mapping[str, Any]) -> Profile:
+    """Apply ``users``, ``spawn_rate``, ``duration`` and ``gates`` (None values are ignored)."""
+    known = {"users", "spawn_rate", "duration", "gates"}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ConfigError(f"unknown override(s) {unknown}, expected {sorted(known)}")
+    update: dict[str, Any] = {}
+    users = _positive_int(overrides.get("users"), "--users")
+    rate = _positive_float(overrides.get("spawn_rate"), "--spawn-rate")
+    raw_duration = overrides.get("duration")
+    duration = None if raw_duration is None else parse_duration(raw_duration, what="--duration")
+    if duration is not None and duration <= 0:
+        raise ConfigError(f"--duration: got {raw_duration!r}, expected a duration above 0")
+    if users is not None:
+        update["users"] = users
+        update.update(_scale_users(profile, users))
+    if rate is not None:
+        update["spawn_rate"] = rate
+        stages = update.get("stages", profile.stages)
+        update["stages"] = [s.model_copy(update={"spawn_rate": rate}) for s in stages]
+    if duration is not None:
+        update["duration_s"] = duration
+        search = duration
+        if profile.profile is not None:
+            searching = profile.shape == "stress" and profile.profile.knee_users is None
+            hold = duration / 3 if searching else duration
+            search = duration - hold
+            warmup = min(profile.profile.warmup_s, hold / 3)
+            update["profile"] = profile.profile.model_copy(
+                update={"hold_s": hold, "warmup_s": warmup}
+            )
+        update.update(_scale_duration(profile, update, search))
+    if overrides.get("gates"):
+        extra = list(overrides["gates"])
+        for expr in extra:
+            parse_gate(expr)
+        update["gates"] = [*profile.gates, *extra]
+    return profile.model_copy(update=update) if update else profile
+
+
+def _scale_users(profile: Profile, users: int) -> dict[str, Any]:
+    if profile.shape == "stages":
+        factor = users / max(1, profile.peak_users)
+        stages = [
+            s.model_copy(update={"users": max(1, round(s.users * factor))}) for s in profile.stages
+        ]
+        return {"stages": stages}
+    if profile.shape == "stress" and profile.stress is not None:
+        st = profile.stress
+        factor = users / max(1, profile.peak_users)
+        start = max(1, round(st.start_users * factor))
+        step = max(1, math.ceil((users - start) / max(1, st.max_steps - 1)))
+        return {"stress": st.model_copy(update={"start_users": start, "step_users": step})}
+    return {}
+
+
+def _scale_duration(profile: Profile, update: Mapping[str, Any], seconds: float) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    stages: list[Stage] = update.get("stages", profile.stages)
+    total = sum(s.duration_s for s in stages)
+    if profile.shape == "stages" and total > 0:
+        out["stages"] = [
+            s.model_copy(update={"duration_s": s.duration_s * seconds / total}) for s in stages
+        ]
+    stress: StressParams | None = update.get("stress", profile.stress)
+    if profile.shape == "stress" and stress is not None:
+        full = stress.max_steps * (stress.step_duration_s)
+        factor = seconds / full if full > 0 else 1.0
+        out["stress"] = stress.model_copy(
+            update={
+                "step_duration_s": stress.step_duration_s * factor,
+                "warmup_s": min(stress.warmup_s * factor, stress.step_duration_s * factor / 2),
+            }
+        )
+    return out
+
+
+def _positive_int(value: Any, what: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ConfigError(f"{what}: got {value!r}, expected a whole number >= 1")
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{what}: got {value!r}, expected a whole number >= 1") from None
+    if number < 1:
+        raise ConfigError(f"{what}: got {value!r}, expected a whole number >= 1")
+    return number
+
+
+def _positive_float(value: Any, what: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{what}: got {value!r}, expected a number > 0") from None
+    if isinstance(value, bool) or not math.isfinite(number) or number <= 0:
+        raise ConfigError(f"{what}: got {value!r}, expected a number > 0")
+    return number
+
+
+def _describe(source: str, exc: ValidationError) -> str:
+    err = exc.errors(include_url=False)[0]
+    field = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    message = _one_line(str(err["msg"])).removeprefix("Value error, ")
+    if err["type"] == "missing":
+        return f"{source}: field {field!r} is missing"
+    if err["type"] == "extra_forbidden":
+        return f"{source}: unknown field {field!r}"
+    if err["type"] == "value_error" and "gate " in message:
+        return f"{source}: field {field!r}: {message}"
+    shown = _one_line(repr(err.get("input")))
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    return f"{source}: field {field!r}: got {shown}, {message}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

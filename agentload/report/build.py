@@ -1,0 +1,155 @@
+"""``build_report(run_dir) -> Path``: write ``run_dir/report.html``, one self-contained page.
+
+Everything is inline (Plotly's JS once, the styles, the flame graph SVG), so the page works
+offline and can be attached to a CI job as a single file.
+"""
+
+from __future__ import annotations
+
+import os
+from html import escape
+from pathlib import Path
+
+from plotly.offline import get_plotlyjs
+
+from agentload.report import charts, sections
+from agentload.report.compare import Comparison
+from agentload.report.compare_render import to_html as comparison_html
+from agentload.report.html import section
+from agentload.report.resources import resource_series
+from agentload.report.rundata import RunData, load_run
+from agentload.report.series import agent_success, default_width, windows
+from agentload.report.style import CSS
+
+REPORT_NAME = "report.html"
+
+
+def _charts_html(items: list[charts.Chart | None], wide: bool = False) -> str:
+    inner = "".join(f'<div class="chart">{c.html}</div>' for c in items if c is not None)
+    return f'<div class="charts{" wide" if wide else ""}">{inner}</div>'
+
+
+def _over_time(run: RunData) -> str:
+    if not run.timeline:
+        return section("Over time", "<p>No timeline.jsonl in this run folder.</p>", "over-time")
+    wins = windows(run.timeline)
+    step = default_width(run.timeline)
+    lines = run.timeline[step - 1 :: step]
+    body = _charts_html(
+        [
+            charts.load_over_time(wins),
+            charts.latency_over_time(wins),
+            charts.entry_p95_over_time(wins),
+            charts.errors_over_time(wins),
+            charts.success_over_time(
+                [float(x.get("t", 0.0)) for x in lines], [agent_success(x) for x in lines]
+            ),
+        ]
+    )
+    note = (
+        f"<p class=note>Windows of {step} s (one timeline line a second).</p>" if step > 1 else ""
+    )
+    return section("Over time", note + body, "over-time")
+
+
+def _stress(run: RunData) -> str:
+    info = run.summary.get("stress") or {}
+    if not run.stress_steps and not info:
+        return ""
+    chart = charts.stress_curves(run.stress_steps, info.get("knee") or {})
+    return section(
+        "Stress: throughput and latency against load",
+        _charts_html([chart], wide=True) + sections.stress(run),
+        "stress",
+    )
+
+
+def _load(run: RunData) -> str:
+    info = run.summary.get("load")
+    if not isinstance(info, dict) or not info.get("steps"):
+        return ""
+    point = info.get("degradation") or {}
+    chart = charts.stress_curves(
+        info["steps"], point, title=f"Load steps ({info.get('entry', '')})", mark="degrades"
+    )
+    return section(
+        "Load: where P95 starts to degrade",
+        _charts_html([chart], wide=True) + sections.load(run),
+        "load",
+    )
+
+
+def _resources(run: RunData) -> str:
+    res = resource_series(run.prometheus, run.resources)
+    if res.empty():
+        return ""
+    body = f"<p class=note>Source: {escape(res.source)}.</p>" + _charts_html(
+        [
+            charts.resource_chart("Target CPU", res.cpu, "% of one core"),
+            charts.resource_chart("Target memory (RSS)", res.memory_mb, "MB"),
+            charts.resource_chart("Engine queue and slots", res.engine, "count"),
+        ]
+    )
+    return section("Resources", body, "resources")
+
+
+def _profile(run: RunData) -> str:
+    body = sections.profile(run)
+    return section("Profile: where the time goes", body, "profile") if body else ""
+
+
+def _comparison(run: RunData) -> str:
+    if not run.comparison:
+        return ""
+    return comparison_html(Comparison.from_json(run.comparison))
+
+
+def render(run: RunData) -> str:
+    """The report page of a loaded run."""
+    parts = [
+        sections.gates(run),
+        sections.kpis(run),
+        _comparison(run),
+        _over_time(run),
+        _stress(run),
+        _load(run),
+        _resources(run),
+        _profile(run),
+        sections.server_side(run),
+        sections.metadata(run),
+    ]
+    body = "".join(p for p in parts if p)
+    toc = "".join(
+        f'<a href="#{anchor}">{label}</a>'
+        for anchor, label in (
+            ("gates", "Gates"),
+            ("kpis", "Key figures"),
+            ("comparison", "Comparison"),
+            ("over-time", "Over time"),
+            ("stress", "Stress"),
+            ("load", "Load"),
+            ("resources", "Resources"),
+            ("profile", "Profile"),
+            ("server-side", "Server side"),
+            ("meta", "Metadata"),
+        )
+        if f'id="{anchor}"' in body
+    )
+    title = f"agentload {run.phase} — {run.summary.get('verdict', '?')}"
+    return (
+        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
+        '<meta name=viewport content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{CSS}</style>"
+        f'<script type="text/javascript">{get_plotlyjs()}</script></head><body>'
+        f"{sections.banner(run)}<nav>{toc}</nav><main>{body}</main></body></html>"
+    )
+
+
+def build_report(run_dir: Path) -> Path:
+    """Write ``run_dir/report.html`` from the run folder's files; return its path."""
+    run = load_run(run_dir)
+    path = run_dir / REPORT_NAME
+    tmp = path.with_suffix(".html.tmp")
+    tmp.write_text(render(run), encoding="utf-8")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,98 @@
+"""How far apart two runs' figures may be by chance alone (pure functions).
+
+Each band is about two standard errors of the difference BASE − NEW, from what the runs show:
+
+- a percentile: the larger of (a) its distribution-free confidence interval from the run's own
+  requests (the order statistics at ranks ``n·q ± 1.96·√(n·q·(1−q))`` of the merged histogram)
+  and (b) the spread of the percentile over equal slices of the run (drift within a run);
+- a rate (errors, agent success): the binomial standard error ``√(p(1−p)/n)``;
+- RPS: the spread of per-slice request rates.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from agentload.report.series import window_quantiles, window_rps
+from agentload.stats import merge_histograms
+
+Z = 1.96
+
+
+def mean_se(samples: Sequence[float]) -> float | None:
+    """Standard error of the mean of per-slice samples (None below 3 samples)."""
+    clean = [s for s in samples if not math.isnan(s)]
+    if len(clean) < 3:
+        return None
+    return statistics.stdev(clean) / math.sqrt(len(clean))
+
+
+def band(se_base: float | None, se_new: float | None) -> float | None:
+    """Two standard errors of the difference of two independent estimates."""
+    if se_base is None or se_new is None:
+        return None
+    return 2.0 * math.hypot(se_base, se_new)
+
+
+def binomial_se(rate: float | None, n: float | None) -> float | None:
+    """Standard error of a proportion ``rate`` measured over ``n`` trials."""
+    if rate is None or not n:
+        return None
+    return math.sqrt(max(rate * (1 - rate), 0.0) / n)
+
+
+def _value_at_rank(hist: Mapping[int, int], rank: int) -> float:
+    seen = 0
+    for ms in sorted(hist):
+        seen += hist[ms]
+        if seen >= rank:
+            return float(ms)
+    return float(max(hist))
+
+
+def percentile_halfwidth(hist: Mapping[int, int], q: float) -> float | None:
+    """Half the width of the ~95 % confidence interval of the ``q`` percentile of ``hist``."""
+    n = sum(hist.values())
+    if n < 2:
+        return None
+    spread = Z * math.sqrt(n * q * (1 - q))
+    low = max(1, math.floor(n * q - spread))
+    high = min(n, math.ceil(n * q + spread))
+    return (_value_at_rank(hist, high) - _value_at_rank(hist, low)) / 2.0
+
+
+def _entry_hist(timeline: Sequence[Mapping[str, Any]], entry: str) -> dict[int, int]:
+    return merge_histograms(
+        (line.get("entries") or {}).get(entry, {}).get("hist") or {} for line in timeline
+    )
+
+
+def percentile_band(
+    base: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]], entry: str, q: float
+) -> float | None:
+    """The noise band of the difference of ``entry``'s ``q`` percentile between two timelines."""
+    hw_base = percentile_halfwidth(_entry_hist(base, entry), q)
+    hw_new = percentile_halfwidth(_entry_hist(new, entry), q)
+    sampling = math.hypot(hw_base, hw_new) if hw_base is not None and hw_new is not None else None
+    drift = band(
+        mean_se(window_quantiles(base, entry, q)), mean_se(window_quantiles(new, entry, q))
+    )
+    found = [b for b in (sampling, drift) if b is not None]
+    return max(found) if found else None
+
+
+def rps_band(
+    base: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]], entry: str | None = None
+) -> float | None:
+    """The noise band of the difference of request rates (of ``entry``, else all HTTP)."""
+    return band(mean_se(window_rps(base, entry)), mean_se(window_rps(new, entry)))
+
+
+def rate_band(
+    base_rate: float | None, base_n: float | None, new_rate: float | None, new_n: float | None
+) -> float | None:
+    """The noise band of the difference of two proportions."""
+    return band(binomial_se(base_rate, base_n), binomial_se(new_rate, new_n))

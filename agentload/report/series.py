@@ -1,0 +1,180 @@
+"""Time series from ``timeline.jsonl`` lines (pure functions over plain data).
+
+Each timeline line holds cumulative ``requests``/``failures`` per entry and the response-time
+histogram of the requests since the previous line, so a window's percentiles are the merge of its
+lines' histograms. "HTTP" entries are those whose request type is an HTTP method; the custom
+``TTFT``/``TPOT``/``TTC`` entries are latencies, not requests, and stay out of RPS and errors.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentload.stats import merge_histograms, percentile
+
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+MAX_POINTS = 150
+
+
+def is_http(entry: str) -> bool:
+    """True for ``"GET /v1/status"``, False for ``"TTFT codegen"``."""
+    return entry.split(" ", 1)[0] in HTTP_METHODS
+
+
+def hist_percentile(hist: Mapping[int, int], q: float) -> float:
+    """The ``q`` (0..1) percentile of a histogram, as Locust computes it; NaN when empty."""
+    return float(percentile(hist, q)) if sum(hist.values()) > 0 else math.nan
+
+
+@dataclass
+class Window:
+    """One interval of a run: its end time, load and the latency of what finished in it."""
+
+    t: float
+    users: int
+    rps: float
+    errors_per_s: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    entry_p95_ms: dict[str, float] = field(default_factory=dict)
+
+
+def _totals(line: Mapping[str, Any], entry: str | None = None) -> tuple[int, int]:
+    entries: Mapping[str, Any] = line.get("entries") or {}
+    requests = failures = 0
+    for name, stats in entries.items():
+        if (entry is None and is_http(name)) or name == entry:
+            requests += int(stats.get("requests", 0))
+            failures += int(stats.get("failures", 0))
+    return requests, failures
+
+
+def _hists(lines: Sequence[Mapping[str, Any]], entry: str | None = None) -> dict[int, int]:
+    chosen = []
+    for line in lines:
+        for name, stats in (line.get("entries") or {}).items():
+            if (entry is None and is_http(name)) or name == entry:
+                chosen.append(stats.get("hist") or {})
+    return merge_histograms(chosen)
+
+
+def coalesce(timeline: Sequence[Mapping[str, Any]], min_gap_s: float = 0.5) -> list[dict[str, Any]]:
+    """Fold lines written less than ``min_gap_s`` after the previous one into it.
+
+    Locust's stop writes a last line or two milliseconds after the previous one; as windows of
+    their own they would show absurd rates. Counts are cumulative, so the folded line keeps the
+    later counts, the sum of both histograms and the earlier line's users.
+    """
+    out: list[dict[str, Any]] = []
+    for line in timeline:
+        if out and float(line.get("t", 0.0)) - float(out[-1].get("t", 0.0)) < min_gap_s:
+            prev = out[-1]
+            entries = {name: dict(stats) for name, stats in (prev.get("entries") or {}).items()}
+            for name, stats in (line.get("entries") or {}).items():
+                old = entries.get(name, {}).get("hist") or {}
+                merged = merge_histograms([old, stats.get("hist") or {}])
+                entries[name] = {**stats, "hist": {str(k): v for k, v in merged.items()}}
+            out[-1] = {**line, "users": prev.get("users", 0), "entries": entries}
+        else:
+            out.append(dict(line))
+    return out
+
+
+def entry_names(timeline: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Every entry seen in the timeline, HTTP entries first, each group sorted."""
+    names: set[str] = set()
+    for line in timeline:
+        names.update((line.get("entries") or {}).keys())
+    return sorted(names, key=lambda n: (not is_http(n), n))
+
+
+def default_width(timeline: Sequence[Mapping[str, Any]]) -> int:
+    """Lines per window so that a chart has at most ``MAX_POINTS`` points."""
+    return max(1, math.ceil(len(timeline) / MAX_POINTS))
+
+
+def windows(timeline: Sequence[Mapping[str, Any]], width: int | None = None) -> list[Window]:
+    """Group consecutive timeline lines ``width`` at a time into windows."""
+    width = width or default_width(timeline)
+    names = [n for n in entry_names(timeline) if is_http(n)]
+    out: list[Window] = []
+    prev_t, prev_req, prev_fail = 0.0, 0, 0
+    for start in range(0, len(timeline), width):
+        chunk = timeline[start : start + width]
+        last = chunk[-1]
+        t = float(last.get("t", prev_t))
+        req, fail = _totals(last)
+        span = t - prev_t
+        hist = _hists(chunk)
+        out.append(
+            Window(
+                t=t,
+                users=int(last.get("users", 0)),
+                rps=(req - prev_req) / span if span > 0 else 0.0,
+                errors_per_s=(fail - prev_fail) / span if span > 0 else 0.0,
+                p50_ms=hist_percentile(hist, 0.50),
+                p95_ms=hist_percentile(hist, 0.95),
+                p99_ms=hist_percentile(hist, 0.99),
+                entry_p95_ms={n: hist_percentile(_hists(chunk, n), 0.95) for n in names},
+            )
+        )
+        prev_t, prev_req, prev_fail = t, req, fail
+    return out
+
+
+def agent_success(line: Mapping[str, Any]) -> dict[str, float]:
+    """Cumulative agent success rate (0..1) per scenario from a line's ``outcomes``."""
+    rates: dict[str, float] = {}
+    for scenario, counts in (line.get("outcomes") or {}).items():
+        total = sum(int(v) for v in counts.values())
+        if total:
+            rates[scenario] = int(counts.get("success", 0)) / total
+    return rates
+
+
+def window_quantiles(
+    timeline: Sequence[Mapping[str, Any]],
+    entry: str,
+    q: float,
+    n_windows: int = 10,
+    min_requests: int = 20,
+) -> list[float]:
+    """The ``q`` percentile of ``entry`` in each of up to ``n_windows`` equal slices of the run.
+
+    There are fewer slices when the entry has fewer than ``min_requests`` requests per slice, and
+    slices short of it are left out: their percentile is noise of its own. The spread of these
+    values is the drift within a run that the comparison reports as noise.
+    """
+    total = sum(sum(_hists([line], entry).values()) for line in timeline)
+    slices = min(n_windows, total // min_requests, len(timeline))
+    if slices < 1:
+        return []
+    width = max(1, len(timeline) // slices)
+    values = []
+    for start in range(0, len(timeline) - width + 1, width):
+        hist = _hists(timeline[start : start + width], entry)
+        if sum(hist.values()) >= min_requests:
+            values.append(hist_percentile(hist, q))
+    return values
+
+
+def window_rps(
+    timeline: Sequence[Mapping[str, Any]], entry: str | None = None, n_windows: int = 10
+) -> list[float]:
+    """Requests per second (of ``entry``, else of all HTTP entries) in ``n_windows`` slices."""
+    if len(timeline) < 2:
+        return []
+    width = max(1, len(timeline) // n_windows)
+    values = []
+    prev_t, prev_req = 0.0, 0
+    for start in range(0, len(timeline) - width + 1, width):
+        last = timeline[start + width - 1]
+        t, req = float(last.get("t", 0.0)), _totals(last, entry)[0]
+        if t > prev_t:
+            values.append((req - prev_req) / (t - prev_t))
+        prev_t, prev_req = t, req
+    return values

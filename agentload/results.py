@@ -1,0 +1,170 @@
+"""The end of a run: summary.json, junit.xml, report.html, the baseline comparison, the last lines.
+
+`finish(orch)` builds the summary from what the run folder holds (so an interrupted run reports what
+it measured), writes it atomically, and prints which verdict, why, and where the results are.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agentload.errors import AgentloadError, ConfigError, ExitCode
+from agentload.junit import write_junit
+from agentload.stats import read_timeline
+from agentload.summary import build_summary, write_json_atomic
+
+if TYPE_CHECKING:
+    from agentload.orchestrator import Orchestrator
+
+log = logging.getLogger("agentload")
+
+
+def finish(orch: Orchestrator) -> ExitCode:
+    """Write the results and return the exit code (printing the last console lines)."""
+    out = orch.out_dir
+    try:
+        summary, code = _summary(orch)
+        write_json_atomic(out / "summary.json", summary)
+        write_junit(out / "junit.xml", summary)
+    except AgentloadError as exc:
+        log.error("ERROR (exit 2): %s", exc)
+        log.error("results (incomplete): %s", out)
+        return ExitCode.USAGE
+    code = _report(orch, code)
+    _last_lines(orch, summary, code)
+    return code
+
+
+def _summary(orch: Orchestrator) -> tuple[dict[str, Any], ExitCode]:
+    out = orch.out_dir
+    final = _read_json(out / "final.json")
+    extra: dict[str, Any] = {"meta": _meta(orch)}
+    if orch.config.workers:
+        extra["workers"] = {"expected": orch.config.workers, "lost": orch.lost_workers}
+    if orch.notes:
+        extra["notes"] = list(orch.notes)
+    if orch.gate_abort and not orch.abort_reason:
+        extra["abort_reason"] = f"early abort: {orch.gate_abort}"
+    kwargs: dict[str, Any] = {
+        "phase": orch.config.phase,
+        "started_at": orch.started_at,
+        "target": orch.target.url if orch.target else (orch.config.host or ""),
+        "final": final,
+        "timeline": read_timeline(out / "timeline.jsonl"),
+        "gates": orch.gates,
+        "stress": orch.sections.get("stress"),
+        "profile": orch.sections.get("profile"),
+        "server_side": orch.server_side,
+        "extra": extra,
+    }
+    try:
+        summary = build_summary(abort_reason=orch.abort_reason, **kwargs)
+        code = ExitCode(summary["exit_code"])
+    except ConfigError as exc:
+        summary = build_summary(abort_reason=str(exc), **kwargs)
+        summary["verdict"], summary["exit_code"] = "error", int(ExitCode.USAGE)
+        code = ExitCode.USAGE
+    return summary, code
+
+
+def _report(orch: Orchestrator, code: ExitCode) -> ExitCode:
+    """report.html, and the comparison with `--baseline` (a regression turns a pass into exit 1)."""
+    try:
+        from agentload.report.build import build_report
+    except ImportError:
+        return code
+    try:
+        build_report(orch.out_dir)
+    except Exception as exc:  # a report problem must not hide the run's verdict
+        log.warning("report.html not written: %s: %s", type(exc).__name__, exc)
+    if orch.config.baseline is not None and code is ExitCode.OK:
+        try:
+            from agentload.report.commands import compare_after_run
+
+            if compare_after_run(orch.config.baseline, orch.out_dir) != 0:
+                log.error("regression against baseline %s", orch.config.baseline)
+                return ExitCode.GATE_FAILED
+        except AgentloadError as exc:
+            log.error("baseline comparison: %s", exc)
+            return ExitCode.USAGE
+    return code
+
+
+def _last_lines(orch: Orchestrator, summary: dict[str, Any], code: ExitCode) -> None:
+    phase, verdict = orch.config.phase, str(summary.get("verdict")).upper()
+    gates = summary.get("gates") or []
+    failed = [g for g in gates if not g.get("passed")]
+    if summary.get("verdict") == "aborted":
+        why = f"run aborted: {summary.get('abort_reason')}"
+    elif code is ExitCode.USAGE:
+        why = f"configuration error: {summary.get('abort_reason')}"
+    elif failed:
+        why = "; ".join(f"gate {g['expr']!r} failed: {g.get('reason', '')}" for g in failed)
+        if orch.gate_abort:
+            why = f"stopped early ({orch.gate_abort}); {why}"
+    elif code is ExitCode.GATE_FAILED:
+        why = f"regression against baseline {orch.config.baseline}"
+    else:
+        why = f"all {len(gates)} gates passed"
+    totals = summary.get("totals") or {}
+    log.info(
+        "%s: %d requests, %.1f rps, error rate %s, agent success %s",
+        phase,
+        totals.get("requests") or 0,
+        totals.get("rps") or 0.0,
+        _pct(totals.get("error_rate")),
+        _pct(totals.get("agent_success_rate")),
+    )
+    log.info("%s %s (exit %d): %s", phase, verdict, int(code), why)
+    log.info("results: %s (summary.json, junit.xml, report.html, runner.log)", orch.out_dir)
+
+
+def _pct(value: Any) -> str:
+    return f"{100 * value:.2f}%" if isinstance(value, int | float) else "n/a"
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _meta(orch: Orchestrator) -> dict[str, Any]:
+    """Options as given, versions, git commit and host name (the report's "Run metadata")."""
+    versions = {"python": platform.python_version()}
+    for dist in ("agentload", "locust"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = None  # type: ignore[assignment]
+    return {
+        "options": dict(orch.config.options),
+        "versions": versions,
+        "git_commit": _git_commit(),
+        "host": platform.node(),
+        "pids": orch.pids,
+    }
+
+
+def _git_commit() -> str | None:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and commit else None

@@ -1,0 +1,1 @@
+"""Scenario configs, datasets and agent-success judges (pure: importable without Locust)."""

@@ -1,0 +1,225 @@
+"""The system under test: the embedded target service, or a deployment given by URL.
+
+`EmbeddedTarget.start()` runs `python -m target_service` on free loopback ports in its own process
+group, reads the supervisor's `target_service: <child> pid=<pid> url=<url>` lines, and waits
+(bounded) until `/readyz` answers 200. `stop()` ends the supervisor and both children by PID.
+`RemoteTarget` only checks that the given URL answers and refuses non-loopback hosts unless allowed.
+
+Failures raise `RunAborted` (target died or never ready) or `ConfigError` (bad `--host`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+from urllib.parse import urlsplit
+
+import httpx
+import psutil
+
+from agentload.errors import ConfigError, RunAborted
+
+_PID_LINE = re.compile(r"target_service: (?P<child>\w+) pid=(?P<pid>\d+) url=(?P<url>\S+)")
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def is_loopback(url: str) -> bool:
+    """True when the URL's host is a loopback name or address."""
+    host = urlsplit(url).hostname or ""
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_host(url: str, allow_remote: bool) -> str:
+    """Validate `--host`: an http(s) URL, loopback unless `allow_remote`. Returns it without '/'."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f'--host "{url}" must be a URL like "http://127.0.0.1:8000"')
+    if not allow_remote and not is_loopback(url):
+        raise ConfigError(
+            f'--host "{url}" is not a loopback address: a load test pointed at the wrong place is '
+            "a denial of service. Pass --allow-remote if you own that deployment."
+        )
+    return url.rstrip("/")
+
+
+Check = Callable[[], str | None]
+
+
+def _first(*checks: Check | None) -> Check:
+    def check() -> str | None:
+        for func in checks:
+            problem = func() if func is not None else None
+            if problem:
+                return problem
+        return None
+
+    return check
+
+
+def wait_ready(url: str, timeout: float, alive: Check | None = None) -> None:
+    """Poll `url` until it answers 200, at most `timeout` seconds; raise `RunAborted` otherwise.
+    `alive` returns a problem (process gone, interrupted) that ends the wait at once."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    with httpx.Client(timeout=1.0) as client:
+        while time.monotonic() < deadline:
+            if alive is not None:
+                problem = alive()
+                if problem:
+                    raise RunAborted(f"target not ready: {problem}")
+            try:
+                status = client.get(url).status_code
+                if status == 200:
+                    return
+                last = f"HTTP {status}"
+            except httpx.HTTPError as exc:
+                last = type(exc).__name__
+            time.sleep(0.2)
+    raise RunAborted(f"target not ready after {timeout:g}s: {url} gave {last}")
+
+
+@dataclass
+class RemoteTarget:
+    """A deployment the runner does not own: no PIDs, nothing to stop."""
+
+    url: str
+    engine_url: str | None = None
+    pids: dict[str, int] = field(default_factory=dict)
+
+    def start(self, ready_timeout: float, interrupted: Check | None = None) -> None:
+        wait_ready(f"{self.url}/readyz", ready_timeout, interrupted)
+
+    def problem(self) -> str | None:
+        return None
+
+    def stop(self) -> None:
+        return None
+
+
+@dataclass
+class EmbeddedTarget:
+    """`python -m target_service` started by the runner; its output goes to `log_path`."""
+
+    log_path: Path
+    env: dict[str, str]
+    host: str = "127.0.0.1"
+    url: str = ""
+    engine_url: str | None = None
+    pids: dict[str, int] = field(default_factory=dict)
+    process: subprocess.Popen[str] | None = None
+    _reader: threading.Thread | None = None
+
+    def start(self, ready_timeout: float, interrupted: Check | None = None) -> None:
+        """Start on free ports and wait until `/readyz` answers (bounded by `ready_timeout`)."""
+        port, engine_port = free_port(), free_port()
+        self.url = f"http://{self.host}:{port}"
+        self.engine_url = f"http://{self.host}:{engine_port}"
+        cmd = [
+            sys.executable, "-m", "target_service",
+            "--host", self.host, "--port", str(port), "--engine-port", str(engine_port),
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            cmd,
+            env={**os.environ, **self.env},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.pids["supervisor"] = self.process.pid
+        assert self.process.stdout is not None
+        self._reader = threading.Thread(
+            target=self._copy_output, args=(self.process.stdout,), daemon=True
+        )
+        self._reader.start()
+        wait_ready(f"{self.url}/readyz", ready_timeout, _first(interrupted, self.problem))
+
+    def _copy_output(self, stream: IO[str]) -> None:
+        with self.log_path.open("a", encoding="utf-8") as log:
+            for line in stream:
+                log.write(line)
+                log.flush()
+                match = _PID_LINE.search(line)
+                if match:
+                    self.pids[match["child"]] = int(match["pid"])
+
+    def problem(self) -> str | None:
+        """What is wrong with the target's processes right now, or None when all run."""
+        if self.process is None:
+            return "not started"
+        code = self.process.poll()
+        if code is not None:
+            return f"target_service supervisor (pid {self.process.pid}) exited with code {code}"
+        for child in ("api", "engine"):
+            pid = self.pids.get(child)
+            if pid is not None and not _running(pid):
+                return f"target {child} process (pid {pid}) is gone"
+        return None
+
+    def stop(self, grace: float = 8.0) -> None:
+        """End the supervisor (SIGTERM, then SIGKILL) and make sure every child is gone."""
+        if self.process is None:
+            return
+        pids = set(self.pids.values())
+        if self.process.poll() is None:
+            try:
+                pids.update(c.pid for c in psutil.Process(self.process.pid).children(True))
+            except psutil.Error:
+                pass
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        for pid in pids:
+            kill_pid(pid)
+        if self._reader is not None:
+            self._reader.join(timeout=2)
+
+
+def _running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def kill_pid(pid: int, grace: float = 3.0) -> None:
+    """End one process by PID if it still runs: SIGTERM, then SIGKILL after `grace` seconds."""
+    try:
+        proc = psutil.Process(pid)
+        proc.terminate()
+        proc.wait(timeout=grace)
+    except psutil.TimeoutExpired:
+        try:
+            proc.kill()
+            proc.wait(timeout=3)
+        except psutil.Error:
+            pass
+    except psutil.Error:
+        pass

@@ -1,0 +1,1 @@
+"""The agent API's routers, one module per endpoint family."""

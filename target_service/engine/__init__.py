@@ -1,0 +1,1 @@
+"""Simulated OpenAI-compatible LLM engine: slots, a bounded queue, real text, exact timing."""

@@ -1,0 +1,199 @@
+"""Against a real Prometheus scraping the real target service and a real Locust run.
+
+One short Locust run (mixed users) feeds every test here: the dashboard's queries all return data,
+the server-side view agrees with Locust's figures within one histogram bucket, the series export
+holds the run, and injected faults make the alerts fire.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from agentload.prometheus import (
+    PrometheusSession,
+    ScrapeTargets,
+    export_series,
+    find_prometheus,
+    server_side,
+    start_prometheus,
+)
+from agentload.prometheus.query import PromClient
+from tests.support import API_KEY, ROOT, RunningService, free_port, run_target_service, stop_process
+
+ADMIN_KEY = "deploy-test-admin"
+DASHBOARD = ROOT / "deploy/grafana/dashboards/agentload.json"
+RATE_INTERVAL = "5s"  # Grafana's $__rate_interval at a 1 s scrape interval (4 x scrape, rounded up)
+
+pytestmark = pytest.mark.skipif(
+    find_prometheus() is None, reason="prometheus missing: run `make install`"
+)
+
+
+@dataclass
+class Stack:
+    target: RunningService
+    prometheus: PrometheusSession
+    run_dir: Path
+    start: float
+    end: float
+    final: dict[str, Any]
+    server: dict[str, Any]
+
+
+def run_locust(target: RunningService, out: Path, metrics_port: int) -> None:
+    """A short headless Locust run of the mixed user, bounded to 12 s of load."""
+    command = [
+        sys.executable, "-m", "locust", "-f", "locustfiles/agents.py", "--headless",
+        "-u", "6", "-r", "6", "-t", "12s", "--stop-timeout", "5", "--only-summary",
+        "--host", target.url, "--agentload-out", str(out),
+        "--client-metrics-port", str(metrics_port), "MixedAgentUser",
+    ]  # fmt: skip
+    log = out / "locust.log"
+    with log.open("w") as handle:
+        process = subprocess.Popen(
+            command, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "AGENT_API_KEY": API_KEY},
+        )  # fmt: skip
+        try:
+            process.wait(timeout=60)
+        finally:
+            stop_process(process)
+    text = log.read_text()
+    assert "Traceback" not in text, text[-3000:]
+    assert (out / "final.json").is_file(), text[-3000:]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    run_dir = tmp_path_factory.mktemp("prom-run")
+    env = {"AGENT_ADMIN_KEY": ADMIN_KEY, "AGENT_BREAKER_THRESHOLD": "3"}
+    with run_target_service(run_dir, env=env) as target:
+        metrics_port = free_port()
+        targets = ScrapeTargets(target.url, target.engine_url, f"http://127.0.0.1:{metrics_port}")
+        session = start_prometheus(run_dir, targets, rules_for="1s")
+        try:
+            time.sleep(1.5)  # a first scrape of every job before the load starts
+            start = time.time()
+            run_locust(target, run_dir, metrics_port)
+            end = time.time()
+            final = json.loads((run_dir / "final.json").read_text())
+            server = server_side(session.url, start, end, final["entries"])
+            yield Stack(target, session, run_dir, start, end, final, server)
+        finally:
+            session.stop()
+    assert session.process is not None and session.process.poll() is not None
+
+
+def dashboard_queries() -> list[tuple[str, str]]:
+    dashboard = json.loads(DASHBOARD.read_text())
+    return [
+        (f"{panel['title']} [{target['refId']}]", target["expr"])
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+    ]
+
+
+def test_every_dashboard_query_returns_data(stack: Stack) -> None:
+    """Each panel's PromQL runs without error and has finite values during the run."""
+    client = PromClient(stack.prometheus.url)
+    empty = []
+    try:
+        for name, expr in dashboard_queries():
+            promql = expr.replace("$__rate_interval", RATE_INTERVAL)
+            result = client.range(promql, stack.start, stack.end + 2, 1.0)
+            finite = [
+                v for series in result for _, v in series["values"] if math.isfinite(float(v))
+            ]
+            if not finite:
+                empty.append(name)
+    finally:
+        client.close()
+    assert not empty, f"panels without data: {empty}"
+
+
+def test_server_side_view_has_the_run(stack: Stack) -> None:
+    """The server counted the requests Locust made per route, and read agents, CPU and engine."""
+    server = stack.server
+    assert server["source"] == stack.prometheus.url
+    for entry, figures in stack.final["entries"].items():
+        method, _, route = entry.partition(" ")
+        if method in ("GET", "POST") and figures["requests"] > 0:
+            assert server["routes"][route]["requests"] >= figures["requests"], entry
+    assert 0 < server["agent_success_rate"] <= 1
+    assert server["agents"]["codegen"]["outcomes"]["success"] > 0
+    assert server["cpu_pct"] > 0 and server["rss_bytes"] > 0
+    assert set(server["processes"]) == {"agent-api", "engine"}
+    assert server["engine"]["slots_total"] > 0 and server["engine"]["slots_busy_max"] > 0
+
+
+def test_client_and_server_p95_agree_within_one_bucket(stack: Stack) -> None:
+    """Per route, Locust's P95 and the server histogram's P95 are at most one bucket apart."""
+    rows = [r for r in stack.server["comparison"] if r["quantile"] == "p95"]
+    routes = {r["route"] for r in rows}
+    assert {"/v1/status", "/v1/agents/codegen"} <= routes
+    far = [r for r in rows if r["route"].startswith("/v1/") and not r["within_one_bucket"]]
+    assert not far, json.dumps(far, indent=1)
+
+
+def test_export_series_writes_the_run(stack: Stack) -> None:
+    """prometheus_series.json holds per-route latency and load with times relative to start."""
+    path = export_series(stack.prometheus.url, stack.start, stack.end, stack.run_dir)
+    data = json.loads(path.read_text())
+    assert path.name == "prometheus_series.json"
+    p95 = data["series"]["server_p95_ms"]["series"]
+    assert {s["labels"]["route"] for s in p95} >= {"/v1/status", "/v1/agents/codegen"}
+    points = [p for s in p95 for p in s["points"]]
+    assert points and all(0 <= t <= stack.end - stack.start + 1 for t, _ in points)
+    assert data["series"]["users"]["series"], "no users series"
+
+
+def wait_for_alert(url: str, name: str, timeout: float, poke: Any) -> str:
+    """Call `poke()` until Prometheus shows alert `name` pending or firing; its state."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        poke()
+        alerts = httpx.get(f"{url}/api/v1/alerts", timeout=5).json()["data"]["alerts"]
+        states = [a["state"] for a in alerts if a["labels"]["alertname"] == name]
+        if states:
+            return str(states[0])
+        time.sleep(0.5)
+    raise AssertionError(f"alert {name} did not fire within {timeout}s")
+
+
+def test_injected_faults_fire_error_rate_and_breaker_alerts(stack: Stack) -> None:
+    """With every agent call failing, then the engine down, the error-rate alert and the
+    breaker alert go pending or firing on the run's Prometheus."""
+    target, url = stack.target, stack.prometheus.url
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    body = {"prompt": "reverse a string", "language": "python", "max_tokens": 16}
+    with httpx.Client(base_url=target.url, timeout=30) as client:
+
+        def codegen_burst() -> None:
+            for _ in range(3):
+                client.post("/v1/agents/codegen", json=body, headers=target.auth)
+
+        faults = client.post("/admin/faults", json={"error_rate": 1.0}, headers=admin)
+        assert faults.status_code == 200, faults.text
+        state = wait_for_alert(url, "AgentHighErrorRate", 20, codegen_burst)
+        assert state in ("pending", "firing")
+        faults = client.post(
+            "/admin/faults", json={"error_rate": 0.0, "engine_outage": True}, headers=admin
+        )
+        assert faults.status_code == 200, faults.text
+        try:
+            state = wait_for_alert(url, "EngineCircuitBreakerOpen", 20, codegen_burst)
+            assert state in ("pending", "firing")
+        finally:
+            client.post("/admin/faults", json={"engine_outage": False}, headers=admin)

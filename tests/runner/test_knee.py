@@ -1,0 +1,148 @@
+"""The stress stop criteria, the knee, and the load phase's degradation point."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from agentload.knee import Knee, Step, degradation_point, find_knee, stop_reason, stress_section
+from agentload.profiles import StressParams
+
+PARAMS = StressParams(max_error_rate=0.05, p95_limit_ms=60_000, min_rps_gain=0.05, max_steps=40)
+
+
+def closed_loop(users, slots, ttft_s, tokens, tokens_per_s, noise=0.0, seed=0, queue=None):
+    """A closed-loop, zero-think-time load on an engine with ``slots`` and an optional queue:
+    rps grows with users up to the slots, then plateaus while latency grows; past slots + queue
+    the extra users get fast 429s (errors that inflate the raw rps)."""
+    rng = random.Random(seed)
+    service_s = ttft_s + tokens / tokens_per_s
+    capacity = slots / service_s
+    steps = []
+    for u in users:
+        jitter = 1 + rng.uniform(-noise, noise)
+        good = min(u, slots) / service_s * jitter
+        rejected = 0.0
+        if queue is not None and u > slots + queue:
+            rejected = (u - slots - queue) / 0.005  # a 429 takes 5 ms
+        rps = good + rejected
+        p95 = service_s * 1000 * max(1.0, u / slots) * (1 + rng.uniform(-noise, noise))
+        steps.append(Step(users=u, rps=rps, p95_ms=p95, error_rate=rejected / rps))
+    return steps, capacity
+
+
+def run_until_stop(start, step, slots, ttft_s, tokens, tps, noise=0.0, seed=0, queue=None):
+    """Step the load as the stress shape does, until ``stop_reason`` says stop."""
+    steps = []
+    for index in range(PARAMS.max_steps):
+        users = start + index * step
+        [measured], capacity = closed_loop(
+            [users], slots, ttft_s, tokens, tps, noise, seed * 1000 + index, queue
+        )
+        steps.append(measured)
+        if stop_reason(steps, PARAMS):
+            break
+    return steps, capacity
+
+
+ENGINES = [  # slots, ttft_s, tokens, tokens_per_s
+    (4, 0.2, 64, 100.0),
+    (8, 0.1, 128, 200.0),
+    (16, 0.5, 256, 50.0),
+    (32, 0.05, 32, 400.0),
+]
+
+
+@pytest.mark.parametrize(("slots", "ttft", "tokens", "tps"), ENGINES)
+@pytest.mark.parametrize(("start", "step"), [(1, 1), (2, 2), (2, 3), (4, 4)])
+def test_knee_lands_on_the_analytic_capacity_for_clean_curves(
+    slots, ttft, tokens, tps, start, step
+):
+    steps, capacity = run_until_stop(start, step, slots, ttft, tokens, tps)
+    knee = find_knee(steps)
+    assert knee is not None
+    assert abs(knee.rps - capacity) / capacity <= 0.10
+    assert slots * 0.95 - 1 <= knee.users < slots + step
+
+
+@pytest.mark.parametrize(("slots", "ttft", "tokens", "tps"), ENGINES)
+@pytest.mark.parametrize("seed", range(12))
+def test_knee_stays_within_10_percent_of_capacity_on_noisy_curves(slots, ttft, tokens, tps, seed):
+    step = max(1, slots // 4)
+    steps, capacity = run_until_stop(1, step, slots, ttft, tokens, tps, noise=0.04, seed=seed)
+    knee = find_knee(steps)
+    assert knee is not None
+    assert abs(knee.rps - capacity) / capacity <= 0.10
+
+
+def test_fast_rejections_past_the_queue_do_not_move_the_knee():
+    steps, capacity = closed_loop(
+        range(2, 41, 2), slots=8, ttft_s=0.1, tokens=128, tokens_per_s=200, queue=8
+    )
+    assert max(s.rps for s in steps) > 10 * capacity  # raw rps is dominated by 429s
+    knee = find_knee(steps)
+    assert knee == Knee(users=8, rps=pytest.approx(capacity), p95_ms=pytest.approx(740))
+
+
+def test_no_knee_while_throughput_keeps_growing():
+    steps, _ = closed_loop([2, 4, 6, 8], slots=16, ttft_s=0.1, tokens=64, tokens_per_s=100)
+    assert find_knee(steps) is None
+    assert find_knee(steps[:1]) is None and find_knee([]) is None
+
+
+def test_knee_accepts_the_mappings_the_stress_shape_writes():
+    steps = [
+        {"users": u, "rps": min(u, 6) * 2.0, "p95_ms": 500.0, "error_rate": 0.0}
+        for u in (2, 4, 6, 8, 10)
+    ]
+    assert find_knee(steps) == Knee(users=6, rps=12.0, p95_ms=500.0)
+
+
+def test_stop_reason_on_errors_p95_and_stalled_throughput():
+    grow = [Step(2, 10, 100, 0), Step(4, 20, 100, 0)]
+    assert stop_reason(grow, PARAMS) is None
+    assert "error rate 10.0% > 5.0%" in stop_reason([*grow, Step(6, 30, 100, 0.1)], PARAMS)
+    assert "p95 70000ms > limit" in stop_reason([*grow, Step(6, 30, 70_000, 0)], PARAMS)
+    stalled = stop_reason([*grow, Step(6, 20.5, 150, 0), Step(8, 20.6, 200, 0)], PARAMS)
+    assert stalled is not None and "throughput stopped growing" in stalled
+    assert stop_reason([*grow, Step(6, 30, 100, 0)], PARAMS) is None
+    limited = StressParams(max_steps=2)
+    assert "max_steps (2)" in stop_reason(grow, limited)
+    assert stop_reason([], PARAMS) is None
+
+
+def test_stop_reason_reads_mapping_criteria_and_steps():
+    steps = [
+        {"users": 2, "rps": 10.0, "p95_ms": 90, "error_rate": 0.0},
+        {"users": 4, "rps": 10.1, "p95_ms": 180, "error_rate": 0.0},
+        {"users": 6, "rps": 10.2, "p95_ms": 270, "error_rate": 0.0},
+    ]
+    assert "+2.0% over the last 2 steps" in stop_reason(steps, {"min_rps_gain": 0.05})
+    assert "p95 270ms > limit 200ms" in stop_reason(steps, {"p95_limit_ms": 200})
+
+
+def test_degradation_point_is_where_p95_rises_and_stays_up():
+    p95s = [200, 210, 205, 215, 400, 650, 900]
+    steps = [Step(20 * (i + 1), 10.0 * (i + 1), p, 0) for i, p in enumerate(p95s)]
+    assert degradation_point(steps) == steps[4]
+
+
+def test_degradation_point_ignores_a_single_spike_and_flat_curves():
+    spiky = [
+        Step(u, u, p, 0)
+        for u, p in zip(range(10, 70, 10), [200, 200, 900, 210, 205, 220], strict=True)
+    ]
+    assert degradation_point(spiky) is None
+    assert degradation_point([Step(10, 1, 200, 0)]) is None
+
+
+def test_stress_section_has_the_contract_keys_and_no_nan():
+    steps = [Step(2, 4.0, float("nan"), 0.0)]
+    section = stress_section(steps, Knee(2, 4.0, 100.0), "done", "engine slots")
+    assert section == {
+        "steps": [{"users": 2, "rps": 4.0, "p95_ms": None, "error_rate": 0.0}],
+        "knee": {"users": 2, "rps": 4.0, "p95_ms": 100.0},
+        "stop_reason": "done",
+        "saturated": "engine slots",
+    }

@@ -1,0 +1,219 @@
+"""summary.json: contract keys, verdicts, interrupted runs, atomic writes; junit.xml."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+
+import pytest
+
+from agentload.errors import AgentloadError, ConfigError, ExitCode
+from agentload.gates import parse_gates
+from agentload.junit import write_junit
+from agentload.summary import build_summary, verdict_for, write_json_atomic
+
+CONTRACT = {
+    "phase",
+    "verdict",
+    "exit_code",
+    "started_at",
+    "duration_s",
+    "target",
+    "users",
+    "totals",
+    "endpoints",
+    "gates",
+    "abort_reason",
+    "stress",
+    "profile",
+}
+ENTRY_KEYS = {"requests", "failures", "rps", "p50_ms", "p95_ms", "p99_ms", "max_ms"}
+
+TIMELINE = [
+    {
+        "t": 1.0,
+        "users": 5,
+        "entries": {
+            "GET /v1/status": {"requests": 10, "failures": 0, "hist": {"10": 10}},
+            "POST /v1/agents/codegen": {"requests": 2, "failures": 0, "hist": {"400": 2}},
+            "TTFT codegen": {"requests": 2, "failures": 0, "hist": {"90": 2}},
+        },
+        "outcomes": {"codegen": {"success": 2}},
+    },
+    {
+        "t": 2.0,
+        "users": 10,
+        "entries": {
+            "GET /v1/status": {"requests": 30, "failures": 1, "hist": {"10": 15, "50": 5}},
+            "POST /v1/agents/codegen": {"requests": 6, "failures": 1, "hist": {"600": 4}},
+            "TTFT codegen": {"requests": 6, "failures": 0, "hist": {"95": 4}},
+        },
+        "outcomes": {"codegen": {"success": 5, "invalid": 1}, "status": {"success": 30}},
+    },
+]
+FINAL = {
+    "duration_s": 2.0,
+    "entries": {
+        "GET /v1/status": {
+            "requests": 30,
+            "failures": 1,
+            "p50_ms": 10,
+            "p95_ms": 50,
+            "p99_ms": 50,
+            "max_ms": 52,
+            "avg_ms": 20.0,
+            "rps": 15.0,
+        },
+        "POST /v1/agents/codegen": {
+            "requests": 6,
+            "failures": 1,
+            "p50_ms": 600,
+            "p95_ms": 600,
+            "p99_ms": 600,
+            "max_ms": 640,
+            "avg_ms": 530.0,
+            "rps": 3.0,
+        },
+        "TTFT codegen": {
+            "requests": 6,
+            "failures": 0,
+            "p50_ms": 95,
+            "p95_ms": 95,
+            "p99_ms": 95,
+            "max_ms": 96,
+            "avg_ms": 93.0,
+            "rps": 3.0,
+        },
+    },
+    "outcomes": {"codegen": {"success": 5, "invalid": 1}, "status": {"success": 30}},
+}
+STARTED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def _summary(**kw):
+    args = {
+        "phase": "smoke",
+        "started_at": STARTED,
+        "target": "http://127.0.0.1:8000",
+        "final": FINAL,
+        "timeline": TIMELINE,
+    } | kw
+    return build_summary(**args)
+
+
+def test_summary_has_the_contract_keys_and_http_only_totals():
+    summary = _summary(gates=parse_gates(["error_rate < 10%", "p95(GET /v1/status) < 100ms"]))
+    assert CONTRACT <= set(summary)
+    assert summary["verdict"] == "pass" and summary["exit_code"] == 0
+    assert summary["started_at"] == "2026-01-02T03:04:05+00:00"
+    assert summary["users"] == 10 and summary["duration_s"] == 2.0
+    assert summary["totals"] == {
+        "requests": 36,
+        "failures": 2,
+        "rps": 18.0,
+        "error_rate": pytest.approx(2 / 36, abs=1e-6),
+        "agent_success_rate": pytest.approx(35 / 36, abs=1e-6),
+    }
+    for stats in summary["endpoints"].values():
+        assert ENTRY_KEYS <= set(stats)
+    assert summary["endpoints"]["GET /v1/status"]["p95_ms"] == 50
+    assert summary["agent_outcomes"]["codegen"] == {
+        "invalid": 1,
+        "success": 5,
+        "total": 6,
+        "success_rate": pytest.approx(0.8333, abs=1e-4),
+    }
+    assert [g["passed"] for g in summary["gates"]] == [True, True]
+    json.dumps(summary, allow_nan=False)
+
+
+def test_a_failed_gate_gives_verdict_fail_and_exit_1():
+    summary = _summary(gates=parse_gates(["agent_success_rate(codegen) >= 95%"]))
+    assert (summary["verdict"], summary["exit_code"]) == ("fail", 1)
+    assert summary["gates"][0]["observed"] == pytest.approx(0.8333, abs=1e-4)
+
+
+def test_an_interrupted_run_is_summarised_from_the_timeline_alone():
+    summary = _summary(
+        final=None,
+        abort_reason="target died (exit -9)",
+        gates=parse_gates(["p95(GET /v1/nope) < 1s", "error_rate < 50%"]),
+    )
+    assert (summary["verdict"], summary["exit_code"]) == ("aborted", 3)
+    assert summary["abort_reason"] == "target died (exit -9)"
+    status = summary["endpoints"]["GET /v1/status"]
+    assert status["requests"] == 30 and status["p95_ms"] == 50 and status["rps"] == 15.0
+    assert summary["gates"][0]["observed"] is None and summary["gates"][1]["passed"]
+
+
+def test_unknown_gate_entry_after_a_complete_run_is_a_config_error():
+    with pytest.raises(ConfigError, match="unknown entry 'GET /v1/nope'"):
+        _summary(gates=parse_gates(["p95(GET /v1/nope) < 1s"]))
+
+
+def test_load_phase_reports_the_degradation_point():
+    summary = _summary(phase="load")
+    assert summary["load"]["entry"] == "POST /v1/agents/codegen"
+    assert "degradation" in summary["load"]
+
+
+def test_verdict_for_prefers_aborted_over_failed():
+    failed = _summary(gates=parse_gates(["rps > 1000"]))
+    from agentload.gates import evaluate
+
+    results = evaluate(parse_gates(["rps > 1000"]), failed)
+    assert verdict_for(results, aborted=True) == ("aborted", ExitCode.ABORTED)
+    assert verdict_for(results, aborted=False) == ("fail", ExitCode.GATE_FAILED)
+    assert verdict_for([], aborted=False) == ("pass", ExitCode.OK)
+
+
+def test_write_json_atomic_replaces_the_file_and_writes_nan_as_null(tmp_path):
+    path = tmp_path / "summary.json"
+    write_json_atomic(path, {"a": 1})
+    write_json_atomic(path, {"a": float("nan"), "b": [float("inf")]})
+    assert json.loads(path.read_text()) == {"a": None, "b": [None]}
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+def test_write_json_atomic_under_a_file_instead_of_a_folder_is_one_clear_error(tmp_path):
+    (tmp_path / "out").write_text("not a folder")
+    with pytest.raises(AgentloadError, match=r"cannot write .*summary.json: Not a directory"):
+        write_json_atomic(tmp_path / "out" / "summary.json", {})
+
+
+def test_write_json_atomic_into_a_missing_folder_is_one_clear_error(tmp_path):
+    with pytest.raises(AgentloadError, match="cannot write .*: No such file or directory"):
+        write_json_atomic(tmp_path / "gone" / "summary.json", {})
+
+
+def test_junit_has_one_case_per_gate_and_one_for_the_run(tmp_path):
+    summary = _summary(gates=parse_gates(["error_rate < 1%", "rps > 1"]))
+    path = tmp_path / "junit.xml"
+    write_junit(path, summary)
+    suite = ET.parse(path).getroot()
+    assert suite.tag == "testsuite" and suite.get("name") == "agentload.smoke"
+    assert (suite.get("tests"), suite.get("failures")) == ("3", "1")
+    cases = {case.get("name"): case for case in suite.iter("testcase")}
+    assert set(cases) == {"run completed", "error_rate < 1%", "rps > 1"}
+    failure = cases["error_rate < 1%"].find("failure")
+    assert failure is not None
+    assert failure.get("message") == "error_rate < 1%: observed 5.556%, expected < 1%"
+    assert cases["rps > 1"].find("failure") is None
+    assert cases["run completed"].find("failure") is None
+
+
+def test_junit_marks_an_aborted_run_and_not_evaluable_gates(tmp_path):
+    summary = _summary(
+        final=None,
+        abort_reason="target unreachable",
+        gates=parse_gates(["server.p95(/v1/status) < 1s"]),
+    )
+    path = tmp_path / "junit.xml"
+    write_junit(path, summary)
+    cases = {case.get("name"): case for case in ET.parse(path).getroot().iter("testcase")}
+    run_failure = cases["run completed"].find("failure")
+    assert run_failure is not None and "target unreachable" in run_failure.get("message")
+    gate_failure = cases["server.p95(/v1/status) < 1s"].find("failure")
+    assert "observed n/a" in gate_failure.get("message")
+    assert "server-side view missing" in gate_failure.get("message")

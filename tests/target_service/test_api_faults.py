@@ -1,0 +1,112 @@
+"""Fault drills: /admin/faults, injected 500s and latency, engine outage and the circuit breaker."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from tests.support import API_KEY
+
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+CODEGEN = "/v1/agents/codegen"
+ADMIN = "test-admin-key-0123"  # the launcher's ENGINE_ADMIN_KEY (conftest.ADMIN_KEY)
+ADMIN_AUTH = {"Authorization": f"Bearer {ADMIN}"}
+
+
+def _wait_for(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def drill(launch):
+    """An engine and an agent API with an admin key, a breaker of 3 and a 1 s reset."""
+    engine = launch.engine()
+    api = launch.api(
+        engine.url,
+        AGENT_ADMIN_KEY=ADMIN,
+        AGENT_BREAKER_THRESHOLD="3",
+        AGENT_BREAKER_RESET_S="1",
+        AGENT_ENGINE_RETRY_ATTEMPTS="2",
+        AGENT_ENGINE_RETRY_INITIAL_S="0.01",
+        AGENT_ENGINE_RETRY_MAX_S="0.02",
+        AGENT_CACHE_SIZE="0",
+        AGENT_FAULT_SEED="7",
+    )
+    with httpx.Client(base_url=api.url, timeout=15) as client:
+        yield client, api, engine
+
+
+def test_admin_faults_require_the_admin_key(drill):
+    """/admin/faults exists with AGENT_ADMIN_KEY and answers 401 to any other key."""
+    client, _, _ = drill
+    assert client.get("/admin/faults").status_code == 401
+    assert client.get("/admin/faults", headers=AUTH).status_code == 401
+    body = client.get("/admin/faults", headers=ADMIN_AUTH).json()
+    assert body == {"error_rate": 0.0, "latency_ms": 0.0, "engine_outage": False}
+    bad = client.post("/admin/faults", headers=ADMIN_AUTH, json={"error_rate": 2})
+    assert bad.status_code == 422
+
+
+def test_injected_errors_and_latency_apply_to_agent_calls(drill, scrape, metric):
+    """error_rate 1 answers every agent call 500 (counted as error); latency delays calls."""
+    client, api, _ = drill
+    client.post("/admin/faults", headers=ADMIN_AUTH, json={"error_rate": 1.0})
+    for _ in range(3):
+        response = client.post(CODEGEN, headers=AUTH, json={"prompt": "fail me"})
+        assert response.status_code == 500
+        assert response.json()["detail"] == "injected fault (codegen)"
+    assert client.get("/v1/status", headers=AUTH).status_code == 200  # not an agent call
+    bad_input = client.post(CODEGEN, headers=AUTH, json={"prompt": ""})
+    assert bad_input.status_code == 422  # bad input is never answered with a fault
+    samples = scrape(api.url)
+    assert metric(samples, "agent_task_outcomes_total", agent="codegen", outcome="error") == 3
+    client.post("/admin/faults", headers=ADMIN_AUTH, json={"error_rate": 0, "latency_ms": 300})
+    started = time.perf_counter()
+    response = client.post(CODEGEN, headers=AUTH, json={"prompt": "slow me"})
+    assert response.status_code == 200
+    assert time.perf_counter() - started >= 0.3
+    state = client.get("/admin/faults", headers=ADMIN_AUTH).json()
+    assert state == {"error_rate": 0.0, "latency_ms": 300.0, "engine_outage": False}
+
+
+def test_outage_opens_the_breaker_which_half_opens_and_closes(drill, scrape, metric):
+    """An engine outage gives 503s until the breaker opens (fast 503s, gauge 1); after the
+    outage a half-open probe succeeds and the breaker closes (gauge 0)."""
+    client, api, engine = drill
+    assert client.post(
+        "/admin/faults", headers=ADMIN_AUTH, json={"engine_outage": True}
+    ).json()["engine_outage"]
+    assert httpx.get(f"{engine.url}/v1/engine/state").json()["outage"] is True
+    for _ in range(3):
+        response = client.post(CODEGEN, headers=AUTH, json={"prompt": "during outage"})
+        assert response.status_code == 503
+        assert "engine unavailable: engine answered 503" in response.json()["detail"]
+    engine_calls = metric(scrape(engine.url), "engine_requests_total", outcome="unavailable")
+    assert engine_calls == 6  # 3 calls x 2 attempts each (retries)
+    rejected = client.post(CODEGEN, headers=AUTH, json={"prompt": "breaker open"})
+    assert rejected.status_code == 503
+    assert "circuit breaker open" in rejected.json()["detail"]
+    assert int(rejected.headers["retry-after"]) >= 1
+    samples = scrape(api.url)
+    assert metric(samples, "agent_circuit_breaker_state") == 1
+    assert metric(samples, "engine_requests_total", outcome="unavailable") == 0  # not our metric
+    assert metric(scrape(engine.url), "engine_requests_total", outcome="unavailable") == 6
+    assert client.get("/v1/status", headers=AUTH).json()["circuit_breaker"] == "open"
+
+    # Still down when the breaker half-opens: the probe fails and it opens again.
+    _wait_for(lambda: client.get("/v1/status", headers=AUTH).json()["circuit_breaker"] == "half_open")
+    assert metric(scrape(api.url), "agent_circuit_breaker_state") == 2
+    assert client.post(CODEGEN, headers=AUTH, json={"prompt": "probe 1"}).status_code == 503
+    assert client.get("/v1/status", headers=AUTH).json()["circuit_breaker"] == "open"
+
+    client.post("/admin/faults", headers=ADMIN_AUTH, json={"engine_outage": False})
+    _wait_for(lambda: client.get("/v1/status", headers=AUTH).json()["circuit_breaker"] == "half_open")
+    response = client.post(CODEGEN, headers=AUTH, json={"prompt": "probe 2"})
+    assert response.status_code == 200
+    assert client.get("/v1/status", headers=AUTH).json()["circuit_breaker"] == "closed"
+    assert metric(scrape(api.url), "agent_circuit_breaker_state") == 0
