@@ -163,10 +163,9 @@ def serve(
 
 
 def _add_report_commands() -> None:
-    """`agentload report` and `agentload compare`, when the report package provides them."""
-    try:
-        from agentload.report import commands
-    except ImportError:
+    """`agentload report` and `agentload compare`, when the report package provides them
+    (imported only when one of them runs: plotly is slow to import)."""
+    if not (Path(__file__).parent / "report" / "commands.py").exists():
         return
 
     @app.command()
@@ -174,6 +173,8 @@ def _add_report_commands() -> None:
         run_dir: Annotated[Path, typer.Argument(help="A run's results folder.")],
     ) -> None:
         """Rebuild RUN_DIR/report.html from the run's files."""
+        from agentload.report import commands
+
         _exit_from(commands.report_command, run_dir)
 
     @app.command()
@@ -191,6 +192,7 @@ def _add_report_commands() -> None:
         knee_tolerance: Annotated[float, typer.Option(help="Allowed knee rps drop, %.")] = 10.0,
     ) -> None:
         """Compare NEW with BASE; exit 1 on a regression beyond the tolerances."""
+        from agentload.report import commands
         from agentload.report.compare import Tolerances
 
         tolerances = Tolerances(

@@ -178,7 +178,9 @@ class LiveConsole:
     def _run(self) -> None:
         if self.plain:
             while not self._stop.wait(self.plain_every_s):
-                self.console.print(self.current().line(), highlight=False, markup=False)
+                self.console.print(
+                    self.current().line(), highlight=False, markup=False, soft_wrap=True
+                )
             return
         with Live(self.current().table(), console=self.console, refresh_per_second=2) as live:
             while not self._stop.wait(1.0):
@@ -199,4 +201,4 @@ class LiveConsole:
         self._stop.set()
         self._thread.join(timeout=5)
         if self.plain:
-            self.console.print(self.current().line(), highlight=False, markup=False)
+            self.console.print(self.current().line(), highlight=False, markup=False, soft_wrap=True)

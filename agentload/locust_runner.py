@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from agentload.target import free_port, kill_pid
 ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = ROOT / "locustfiles" / "agents.py"
 SHAPES_DIR = Path(__file__).resolve().parent / "shapes"
+QUIT_GRACE_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ class LocustProcesses:
         self.main: subprocess.Popen[bytes] | None = None
         self.workers: list[subprocess.Popen[bytes]] = []
         self.lost_workers: list[dict[str, int | None]] = []
+        self._exited_at: dict[int, float] = {}
         self._stopping = False
 
     @property
@@ -135,15 +138,21 @@ class LocustProcesses:
         return None if self.main is None else self.main.poll()
 
     def newly_lost_workers(self) -> list[dict[str, int | None]]:
-        """Workers that exited while the master still ran (each reported once)."""
+        """Workers that died while the master runs on (each reported once). A worker that exits
+        cleanly counts only if the master still runs `QUIT_GRACE_S` later (at the end of a test
+        the master tells the workers to quit just before it exits itself)."""
         if self._stopping or self.exit_code() is not None:
             return []
+        now = time.monotonic()
         known = {w["pid"] for w in self.lost_workers}
-        lost = [
-            {"pid": w.pid, "exit_code": w.returncode}
-            for w in self.workers
-            if w.poll() is not None and w.pid not in known
-        ]
+        lost: list[dict[str, int | None]] = []
+        for worker in self.workers:
+            code = worker.poll()
+            if code is None or worker.pid in known:
+                continue
+            seen = self._exited_at.setdefault(worker.pid, now)
+            if code != 0 or now - seen >= QUIT_GRACE_S:
+                lost.append({"pid": worker.pid, "exit_code": code})
         self.lost_workers += lost
         return lost
 

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -110,9 +111,11 @@ class Orchestrator:
         self.signal_name: str | None = None
         self.abort_reason: str | None = None
         self.gate_abort: str | None = None
+        self.config_error: str | None = None
         self.sections: dict[str, Any] = {}
         self.notes: list[str] = []
         self._stopped = False
+        self._log_file: logging.Handler | None = None
 
     # -- prepare ---------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -134,7 +137,7 @@ class Orchestrator:
         handler.setFormatter(logging.Formatter("%(asctime)s agentload %(levelname)s %(message)s"))
         handler.setLevel(logging.DEBUG)
         log.addHandler(handler)
-        log.setLevel(logging.DEBUG)
+        self._log_file = handler
         log.info("phase %s, results in %s", cfg.phase, self.out_dir)
 
     def track(self, name: str, pids: list[int]) -> None:
@@ -307,23 +310,39 @@ def execute(config: RunConfig) -> ExitCode:
         orch.abort_reason = exc.reason
         log.error("aborted: %s", exc.reason)
     except ConfigError as exc:
-        orch.abort_reason = f"configuration error: {exc}"
-        orch.notes.append(str(exc))
+        orch.config_error = str(exc)
         log.error("error: %s", exc)
     finally:
         orch.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return orch.finish()
+    try:
+        return orch.finish()
+    finally:
+        if orch._log_file is not None:
+            log.removeHandler(orch._log_file)
+            orch._log_file.close()
+
+
+class _ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """INFO and up to whatever `sys.stderr` is at the time (so captured streams work)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setLevel(logging.INFO)
+        self.setFormatter(logging.Formatter("agentload: %(message)s"))
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        return None
 
 
 def _console_logging() -> None:
-    if any(getattr(h, "_agentload_console", False) for h in log.handlers):
-        return
-    handler = logging.StreamHandler()
-    handler.setLevel(logging.INFO)
-    handler.setFormatter(logging.Formatter("agentload: %(message)s"))
-    handler._agentload_console = True  # type: ignore[attr-defined]
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
+    if not any(isinstance(h, _ConsoleHandler) for h in log.handlers):
+        log.addHandler(_ConsoleHandler())
+    log.setLevel(logging.DEBUG)
     log.propagate = False

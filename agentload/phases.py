@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from agentload.errors import RunAborted
+from agentload.errors import ConfigError, RunAborted
 from agentload.gates import evaluate, parse_gates, should_abort
 from agentload.knee import Step, find_knee, stress_section
 from agentload.locust_runner import ROOT, LocustPlan, LocustProcesses, build_commands
@@ -215,6 +215,8 @@ def drive(
     log.info("locust ended with exit code %s", code)
     if not plan.web and not (plan.out_dir / "final.json").exists():
         said = _last_locust_line(orch.out_dir / "runner.log")
+        if code == 2 and said.startswith("agentload:"):
+            raise ConfigError(said.removeprefix("agentload:").strip())
         raise RunAborted(f"locust ended (exit code {code}) without its final stats: {said}")
 
 

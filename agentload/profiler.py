@@ -2,8 +2,10 @@
 
 `PySpy(pid, seconds, out_dir).start()` runs two `py-spy record` processes on the PID (with
 `--subprocesses`, so a supervisor PID covers the API and the engine): one writing the flame graph,
-one the speedscope JSON. `top_functions(speedscope)` is pure: the functions with the most samples
-on-CPU at the leaf (self) and anywhere on the stack (total). When py-spy cannot attach,
+one the speedscope JSON. `--gil` keeps only samples holding the GIL (Python work on the CPU), so
+threads and event loops waiting for I/O do not bury the bottleneck; `--nonblocking` keeps the two
+samplers from pausing the target. `top_functions(speedscope)` is pure: the functions with the
+most samples at the leaf (self) and anywhere on the stack (total). When py-spy cannot attach,
 `ProfileError` says how to grant ptrace rights.
 """
 
@@ -57,6 +59,7 @@ class PySpy:
     def _cmd(self, fmt: str, output: str) -> list[str]:
         return [
             py_spy_binary(), "record", "--pid", str(self.pid), "--subprocesses",
+            "--nonblocking", "--gil",
             "--function", "--rate", str(self.rate), "--duration", str(max(1, round(self.seconds))),
             "--format", fmt, "--output", str(self.out_dir / output),
         ]  # fmt: skip

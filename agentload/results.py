@@ -62,15 +62,17 @@ def _summary(orch: Orchestrator) -> tuple[dict[str, Any], ExitCode]:
         "profile": orch.sections.get("profile"),
         "server_side": orch.server_side,
         "extra": extra,
+        "strict_gates": False if orch.gate_abort else None,
     }
-    try:
-        summary = build_summary(abort_reason=orch.abort_reason, **kwargs)
-        code = ExitCode(summary["exit_code"])
-    except ConfigError as exc:
-        summary = build_summary(abort_reason=str(exc), **kwargs)
-        summary["verdict"], summary["exit_code"] = "error", int(ExitCode.USAGE)
-        code = ExitCode.USAGE
-    return summary, code
+    if orch.config_error is None:
+        try:
+            summary = build_summary(abort_reason=orch.abort_reason, **kwargs)
+            return summary, ExitCode(summary["exit_code"])
+        except ConfigError as exc:
+            orch.config_error = str(exc)
+    summary = build_summary(abort_reason=orch.config_error, **kwargs)
+    summary["verdict"], summary["exit_code"] = "error", int(ExitCode.USAGE)
+    return summary, ExitCode.USAGE
 
 
 def _report(orch: Orchestrator, code: ExitCode) -> ExitCode:

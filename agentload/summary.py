@@ -8,7 +8,7 @@ Keys: ``phase``, ``verdict`` (pass|fail|aborted), ``exit_code``, ``started_at``,
 Totals count HTTP entries only (the custom TTFT/TPOT/TTC entries would count requests twice).
 
 API: ``build_summary(phase=, started_at=, target=, final=, timeline=, outcomes=, gates=,
-abort_reason=, users=, duration_s=, stress=, profile=, server_side=, extra=) -> dict`` (gates
+abort_reason=, users=, duration_s=, stress=, profile=, server_side=, extra=, strict_gates=)`` (gates
 evaluated, verdict and exit_code set), ``verdict_for(results, aborted) -> (verdict, ExitCode)``,
 ``write_json_atomic(path, obj)`` / ``write_bytes_atomic(path, data)`` (AgentloadError on OSError).
 """
@@ -58,10 +58,11 @@ def build_summary(
     profile: Mapping[str, Any] | None = None,
     server_side: Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
+    strict_gates: bool | None = None,
 ) -> dict[str, Any]:
     """The summary dict, gates evaluated on it. Without final.json (interrupted run) the figures
-    come from the timeline. Unknown gate entries raise ConfigError unless the run was aborted
-    (then they are reported as not evaluable)."""
+    come from the timeline. Unknown gate entries raise ConfigError when ``strict_gates`` (default:
+    unless the run was aborted); otherwise they are reported as not evaluable (failed)."""
     final = final or {}
     duration = _duration(duration_s, final, timeline)
     endpoints = _endpoints(final, timeline, duration)
@@ -97,7 +98,8 @@ def build_summary(
     if phase == "load" and timeline:
         summary["load"] = _load_section(timeline)
     summary.update(extra or {})
-    results = evaluate(gates, summary, strict=abort_reason is None)
+    strict = abort_reason is None if strict_gates is None else strict_gates
+    results = evaluate(gates, summary, strict=strict)
     verdict, code = verdict_for(results, abort_reason is not None)
     summary["gates"] = [r.to_dict() for r in results]
     summary["verdict"], summary["exit_code"] = verdict, int(code)

@@ -131,6 +131,7 @@ class EmbeddedTarget:
     pids: dict[str, int] = field(default_factory=dict)
     process: subprocess.Popen[str] | None = None
     _reader: threading.Thread | None = None
+    _last_line: str = ""
 
     def start(self, ready_timeout: float, interrupted: Check | None = None) -> None:
         """Start on free ports and wait until `/readyz` answers (bounded by `ready_timeout`)."""
@@ -166,6 +167,8 @@ class EmbeddedTarget:
                 match = _PID_LINE.search(line)
                 if match:
                     self.pids[match["child"]] = int(match["pid"])
+                elif line.strip():
+                    self._last_line = line.strip()[-200:]
 
     def problem(self) -> str | None:
         """What is wrong with the target's processes right now, or None when all run."""
@@ -173,7 +176,9 @@ class EmbeddedTarget:
             return "not started"
         code = self.process.poll()
         if code is not None:
-            return f"target_service supervisor (pid {self.process.pid}) exited with code {code}"
+            said = f" (its last output: {self._last_line})" if self._last_line else ""
+            sup = self.process.pid
+            return f"target_service supervisor (pid {sup}) exited with code {code}{said}"
         for child in ("api", "engine"):
             pid = self.pids.get(child)
             if pid is not None and not _running(pid):

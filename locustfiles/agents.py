@@ -36,7 +36,7 @@ class AgentUser(FastHttpUser):
         self.network_timeout = settings().config.codegen.timeout_s
         super().__init__(environment)
         self.config = settings().config
-        self.rng = user_rng()
+        self.rng = user_rng(environment)
 
     def wait_time(self) -> float:
         think = self.config.file.think_time

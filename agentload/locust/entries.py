@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from locust.exception import CatchResponseError
+
 from typing import Any
 
 from agentload.scenarios.judges import Verdict, http_verdict
@@ -14,7 +16,7 @@ def fire(user: Any, request_type: str, name: str, ms: float, reason: str = "") -
         name=name,
         response_time=ms,
         response_length=0,
-        exception=Exception(reason) if reason else None,
+        exception=CatchResponseError(reason) if reason else None,
         context=user.context(),
     )
 

@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from agentload.errors import ConfigError
 from agentload.locust import client_metrics, timeline
@@ -40,7 +40,6 @@ class PluginSettings:
 
     config: ScenarioConfig
     open_model: OpenModelPlan
-    worker_index: int
 
 
 _settings: PluginSettings | None = None
@@ -59,11 +58,10 @@ def api_key() -> str:
     return os.environ.get("AGENT_API_KEY") or DEFAULT_API_KEY
 
 
-def user_rng() -> random.Random:
-    """A generator for the next user of this process, derived from the config's seed."""
-    current = settings()
-    number = next(_user_numbers)
-    return random.Random(f"{current.config.seed}:{current.worker_index}:{number}")
+def user_rng(environment: Any) -> random.Random:
+    """A generator for the next user of this process: seed, worker index, user number."""
+    worker_index = max(0, int(getattr(environment.runner, "worker_index", 0) or 0))
+    return random.Random(f"{settings().config.seed}:{worker_index}:{next(_user_numbers)}")
 
 
 def config_path(option: str) -> Path:
@@ -73,7 +71,7 @@ def config_path(option: str) -> Path:
     return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else _ROOT / DEFAULT_CONFIG
 
 
-def _on_init(environment: Any, runner: Any = None, **_kw: Any) -> None:
+def _on_init(environment: Any, **_kw: Any) -> None:
     global _settings
     options = environment.parsed_options
     if options is None:  # a library use of Environment without the command line
@@ -88,19 +86,28 @@ def _on_init(environment: Any, runner: Any = None, **_kw: Any) -> None:
         )
         _check_datasets(environment, config, plan)
     except ConfigError as exc:
-        if not (getattr(options, "worker", False) and getattr(options, "processes", None)):
-            sys.stderr.write(f"agentload: {exc}\n")  # once: --processes children stay quiet
-            sys.stderr.flush()
-        raise SystemExit(2) from None
-    worker_index = int(getattr(runner, "worker_index", 0) or 0)
-    _settings = PluginSettings(config=config, open_model=plan, worker_index=worker_index)
+        quiet = getattr(options, "worker", False) and getattr(options, "processes", None)
+        _fail(str(exc), quiet=bool(quiet))  # once: --processes children stay quiet
+    _settings = PluginSettings(config=config, open_model=plan)
     _apply_class_weights(environment, config)
     if getattr(options, "worker", False):
         return
     if options.agentload_out:
         timeline.install(environment, Path(options.agentload_out))
     if options.client_metrics_port:
-        client_metrics.serve(environment, int(options.client_metrics_port))
+        port = int(options.client_metrics_port)
+        try:
+            client_metrics.serve(environment, port)
+        except OSError as exc:
+            _fail(f"--client-metrics-port {port}: cannot listen on 127.0.0.1:{port} ({exc})")
+
+
+def _fail(message: str, quiet: bool = False) -> NoReturn:
+    """One line on stderr, then exit code 2 before any user starts."""
+    if not quiet:
+        sys.stderr.write(f"agentload: {message}\n")
+        sys.stderr.flush()
+    raise SystemExit(2)
 
 
 def _check_datasets(environment: Any, config: ScenarioConfig, plan: OpenModelPlan) -> None:

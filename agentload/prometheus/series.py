@@ -16,7 +16,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from agentload.prometheus.query import HTTP_HISTOGRAM, PromClient
+from agentload.prometheus.client import PromClient
+from agentload.prometheus.query import HTTP_HISTOGRAM
 from agentload.prometheus.server import JOB_AGENT_API, JOB_ENGINE
 
 MAX_POINTS = 10_000  # Prometheus refuses range queries of more than 11,000 points per series
@@ -36,8 +37,9 @@ def series_queries(
             f'sum by (route) (rate({HTTP_HISTOGRAM}_count{{route=~"/v1/.*"}}[{r}]))',
             "rps",
         ),
-        "server_errors_rps": (
-            f'sum by (route) (rate({HTTP_HISTOGRAM}_count{{status=~"5.."}}[{r}]))',
+        "server_errors_rps": (  # zero-filled: a route without 5xx shows 0, not nothing
+            f'sum by (route) (rate({HTTP_HISTOGRAM}_count{{route=~"/v1/.*", status=~"5.."}}[{r}]))'
+            f' or sum by (route) (rate({HTTP_HISTOGRAM}_count{{route=~"/v1/.*"}}[{r}])) * 0',
             "rps",
         ),
         "agent_success_ratio": (

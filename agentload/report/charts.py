@@ -34,13 +34,13 @@ class Chart:
     html: str
 
 
-def _render(fig: go.Figure, title: str, height: int = 340) -> Chart:
+def _render(fig: go.Figure, title: str, height: int = 340, show_title: bool = True) -> Chart:
     fig.update_layout(
         template="plotly_white",
         height=height,
         margin={"l": 60, "r": 30, "t": 40, "b": 45},
         legend={"orientation": "h", "y": -0.22},
-        title={"text": title, "font": {"size": 15}},
+        title={"text": title if show_title else "", "font": {"size": 15}},
     )
     html = fig.to_html(full_html=False, include_plotlyjs=False, config=_CONFIG)
     return Chart(title, html)
@@ -175,7 +175,7 @@ def stress_curves(
     fig.update_xaxes(title_text="users")
     fig.update_yaxes(title_text="requests / s", rangemode="tozero", row=1, col=1)
     fig.update_yaxes(title_text="ms", rangemode="tozero", row=1, col=2)
-    return _render(fig, title, height=380)
+    return _render(fig, title, height=380, show_title=False)
 
 
 def resource_chart(

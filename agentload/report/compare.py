@@ -124,7 +124,7 @@ def _num(value: Any) -> float | None:
     return None if math.isnan(value) else float(value)
 
 
-def _judge(
+def judge(
     delta: Delta, limit: float | None, relative: bool, fail_within_noise: bool = False
 ) -> Delta:
     """Set ``status``: regression when worse by more than ``limit`` (percent if ``relative``,
@@ -172,14 +172,14 @@ def _entry_deltas(base: RunData, new: RunData, tol: Tolerances) -> list[Delta]:
                 tolerance=f"+{limit:g} %" if limit is not None else "",
                 noise=noise,
             )
-            out.append(_judge(d, limit, True, tol.fail_within_noise))
+            out.append(judge(d, limit, True, tol.fail_within_noise))
         noise = rps_band(base.timeline, new.timeline, entry)
         d = Delta(entry, "RPS", _num(b.get("rps")), _num(n.get("rps")), "/s", True, noise=noise)
-        out.append(_judge(d, None, relative=True))
+        out.append(judge(d, None, relative=True))
         err_b, err_n = _error_rate(b), _error_rate(n)
         noise = rate_band(err_b, _num(b.get("requests")), err_n, _num(n.get("requests")))
         out.append(
-            _judge(
+            judge(
                 Delta(entry, "error rate", err_b, err_n, "fraction", noise=noise),
                 None,
                 relative=False,
@@ -198,7 +198,7 @@ def _total_deltas(base: RunData, new: RunData, tol: Tolerances) -> list[Delta]:
     n: Mapping[str, Any] = new.summary.get("totals") or {}
     rps_noise = rps_band(base.timeline, new.timeline)
     out = [
-        _judge(
+        judge(
             Delta(
                 "all",
                 "RPS",
@@ -219,7 +219,7 @@ def _total_deltas(base: RunData, new: RunData, tol: Tolerances) -> list[Delta]:
         _num(n.get("requests")),
     )
     out.append(
-        _judge(
+        judge(
             Delta(
                 "all",
                 "error rate",
@@ -244,7 +244,7 @@ def _total_deltas(base: RunData, new: RunData, tol: Tolerances) -> list[Delta]:
         tolerance=f"-{tol.success_points:g} points",
         noise=success_noise,
     )
-    out.append(_judge(d, tol.success_points / 100.0, False, tol.fail_within_noise))
+    out.append(judge(d, tol.success_points / 100.0, False, tol.fail_within_noise))
     return out
 
 
@@ -281,9 +281,9 @@ def _knee_deltas(base: RunData, new: RunData, tol: Tolerances) -> list[Delta]:
     )
     p95 = Delta("knee", "P95", _num(kb.get("p95_ms")), _num(kn.get("p95_ms")), "ms")
     return [
-        _judge(rps, tol.knee_rps_pct, True, tol.fail_within_noise),
-        _judge(users, None, relative=True),
-        _judge(p95, None, relative=True),
+        judge(rps, tol.knee_rps_pct, True, tol.fail_within_noise),
+        judge(users, None, relative=True),
+        judge(p95, None, relative=True),
     ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Mapping
 from html import escape
 from typing import Any
@@ -195,7 +197,7 @@ def profile(run: RunData) -> str:
         ]
         parts.append("<h3>Top functions</h3>" + table(["function", "where", "self", "total"], rows))
     if run.flamegraph_svg:
-        parts.append(f"<h3>Flame graph</h3><div class=flame>{_svg_body(run.flamegraph_svg)}</div>")
+        parts.append("<h3>Flame graph</h3>" + _flame(run.flamegraph_svg))
     if info.get("speedscope"):
         parts.append(
             f"<p>Open <code>{escape(str(info['speedscope']))}</code> in "
@@ -204,10 +206,18 @@ def profile(run: RunData) -> str:
     return "".join(parts)
 
 
-def _svg_body(svg: str) -> str:
-    """The ``<svg>`` element of a file (drops an XML prolog and doctype, which HTML rejects)."""
-    start = svg.find("<svg")
-    return svg[start:] if start >= 0 else ""
+def _flame(svg: str) -> str:
+    """The flame graph as its own document in an iframe (a data: URL), so its script (zoom,
+    search) and its fixed layout work as when the file is opened alone."""
+    if "<svg" not in svg:
+        return ""
+    found = re.search(r'<svg[^>]*?\sheight="(\d+)', svg)
+    height = int(found.group(1)) + 6 if found else 800
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return (
+        f'<iframe class=flame title="flame graph" style="height:{height}px" '
+        f'src="data:image/svg+xml;base64,{data}"></iframe>'
+    )
 
 
 def server_side(run: RunData) -> str:

@@ -37,8 +37,7 @@ tr.ok td:last-child { color: var(--ok); font-weight: 600; }
 @media (max-width: 1100px) { .charts { grid-template-columns: minmax(0, 1fr); } }
 .charts.wide { grid-template-columns: 1fr; }
 .chart { margin: 6px 0 10px; min-width: 0; }
-.flame { overflow-x: auto; border: 1px solid #e3e6ea; }
-.flame svg { width: 100%; height: auto; }
+.flame { width: 100%; border: 1px solid #e3e6ea; background: #fff; }
 .note { color: var(--muted); }
 .verdict-line { font-size: 16px; font-weight: 700; }
 .verdict-line.bad { color: var(--bad); }

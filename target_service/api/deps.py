@@ -26,6 +26,7 @@ from target_service.api.settings import AgentSettings
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from AGENT_API_KEYS.")
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
+BEARER_SECURITY: dict[str, object] = {"security": [{"HTTPBearer": []}]}
 
 
 def key_id(key: str) -> str:
@@ -50,43 +51,53 @@ class KeyRing:
         return self._ids[found] if found >= 0 else None
 
 
-def require_api_key(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    """The caller's key id; 401 with a Bearer challenge when the key is missing or wrong."""
-    if credentials is None:
+def authenticate(request: Request) -> str:
+    """The caller's key id from `Authorization: Bearer <key>`, or 401 with a Bearer challenge.
+
+    Plain function for hot routes that skip dependency injection (they declare the
+    `HTTPBearer` security scheme through `BEARER_SECURITY` instead).
+    """
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "missing API key: send Authorization: Bearer <key>",
             headers=_CHALLENGE,
         )  # fmt: skip
-    ident = request.app.state.keys.identify(credentials.credentials)
+    ident: str | None = request.app.state.keys.identify(token.strip())
     if ident is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid API key", headers=_CHALLENGE)
-    return str(ident)
+    return ident
 
 
-def get_settings(request: Request) -> AgentSettings:
+async def require_api_key(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The caller's key id; 401 with a Bearer challenge when the key is missing or wrong."""
+    return authenticate(request)
+
+
+async def get_settings(request: Request) -> AgentSettings:
     settings: AgentSettings = request.app.state.settings
     return settings
 
 
-def get_metrics(request: Request) -> AgentMetrics:
+async def get_metrics(request: Request) -> AgentMetrics:
     metrics: AgentMetrics = request.app.state.metrics
     return metrics
 
 
-def get_engine(request: Request) -> EngineClient:
+async def get_engine(request: Request) -> EngineClient:
     engine: EngineClient = request.app.state.engine
     return engine
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-def get_faults(request: Request) -> FaultState:
+async def get_faults(request: Request) -> FaultState:
     faults: FaultState = request.app.state.faults
     return faults
 

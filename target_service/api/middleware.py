@@ -2,7 +2,8 @@
 
 The route label is the matched route's template (`/v1/jobs/{job_id}`), read from
 `scope["route"]` after the router ran (FastAPI sets it for its own routes; the `/metrics`
-route is named here); requests no route matched are labelled `unmatched`.
+route is named here); requests no route matched are labelled `unmatched`, unknown methods
+`other`, so label sets stay bounded whatever clients send.
 Bodies are checked against `Content-Length` before the app runs; chunked bodies are counted
 as they arrive and the app's answer is replaced by 413 once they pass the limit.
 """
@@ -10,11 +11,14 @@ as they arrive and the app's answer is replaced by 413 once they pass the limit.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from target_service.api.metrics import AgentMetrics
 from target_service.api.runtime import Runtime
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 async def _send_413(send: Send, limit: int) -> None:
@@ -43,6 +47,7 @@ class AgentHTTPMiddleware:
         self.metrics = metrics
         self.runtime = runtime
         self.max_body_bytes = max_body_bytes
+        self._observers: dict[tuple[str, str, int], Callable[[float], None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,14 +63,22 @@ class AgentHTTPMiddleware:
         finally:
             runtime.http_in_flight -= 1
             metrics.in_flight.dec()
-            route = getattr(scope.get("route"), "path", None)
-            if route is None:
-                route = "/metrics" if scope["path"] == "/metrics" else "unmatched"
-            metrics.http_duration.labels(
-                route=route,
-                method=scope["method"],
-                status=str(status),
-            ).observe(time.perf_counter() - started)
+            self._observer(scope, status)(time.perf_counter() - started)
+
+    def _observer(self, scope: Scope, status: int) -> Callable[[float], None]:
+        """The histogram child's `observe` for this route template, method and status."""
+        route = getattr(scope.get("route"), "path", None)
+        if route is None:
+            route = "/metrics" if scope["path"] == "/metrics" else "unmatched"
+        method = scope["method"]
+        key = (route, method if method in _METHODS else "other", status)
+        observe = self._observers.get(key)
+        if observe is None:
+            child = self.metrics.http_duration.labels(
+                route=route, method=key[1], status=str(status)
+            )
+            observe = self._observers[key] = child.observe
+        return observe
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> int:
         """Run the app; return the status code it answered (or 413 from here)."""

@@ -17,9 +17,9 @@ class ErrorBody(BaseModel):
 
 
 class CodegenRequest(BaseModel):
-    """Scenario B: generate code for a prompt."""
+    """Scenario B: generate code for a prompt (strict types: `"stream": 0` is not a bool)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     prompt: str = Field(min_length=1, max_length=8000, description="What the code should do.")
     language: Language = "python"

@@ -48,7 +48,9 @@ class Generation:
 class Engine:
     """The simulated engine: capacity model, text generation, faults and metrics."""
 
-    def __init__(self, settings: EngineSettings, model: CapacityModel, metrics: EngineMetrics):
+    def __init__(
+        self, settings: EngineSettings, model: CapacityModel, metrics: EngineMetrics
+    ) -> None:
         self.settings = settings
         self.model = model
         self.metrics = metrics
@@ -124,7 +126,8 @@ class Engine:
         }
 
     async def stream(self, gen: Generation) -> AsyncIterator[bytes]:
-        """SSE chunks, each token sent at its due time (late tokens are sent together)."""
+        """SSE chunks, each token sent at its due time; tokens due together (late, or within
+        `ENGINE_STREAM_INTERVAL_MS` of the previous chunk) share one chunk."""
         loop = asyncio.get_running_loop()
         sched = gen.schedule
         head = (
@@ -133,11 +136,14 @@ class Engine:
         )
         parts = pieces(gen.text)
         total = len(parts)
+        interval = self.settings.stream_interval_ms / 1000
         sent = 0
+        last = -interval
         done = False
         try:
             while sent < total:
-                delay = sched.due(sent) - loop.time()
+                due = min(max(sched.due(sent), last + interval), sched.finish)
+                delay = due - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
                 ready = int((loop.time() - sched.first_due) / sched.token_time) + 1
@@ -146,6 +152,7 @@ class Engine:
                 content = json.dumps("".join(parts[sent:upto]))
                 yield f'{head}{role}"content":{content}}},"finish_reason":null}}]}}\n\n'.encode()
                 sent = upto
+                last = loop.time()
             delay = sched.finish - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)

@@ -24,6 +24,9 @@ class EngineSettings(BaseSettings):
     output_spread: float = Field(0.5, ge=0, le=3, description="uniform ±share; lognormal sigma")
     degradation: float = Field(0.0, ge=0, le=100, description="decode slowdown at full batch")
     invalid_rate: float = Field(0.02, ge=0, le=1, description="share of invalid code answers")
+    stream_interval_ms: float = Field(
+        0.0, ge=0, le=10_000, description="least time between stream chunks (0: one per token)"
+    )
     seed: int = Field(0, description="seed of every random draw")
     model_name: str = Field("agentload-sim", min_length=1, max_length=200)
     fault_outage: bool = Field(False, description="answer 503 on completions")

@@ -29,7 +29,7 @@ from agentload.prometheus import (
     server_side,
     start_prometheus,
 )
-from agentload.prometheus.query import PromClient
+from agentload.prometheus.client import PromClient
 from tests.support import API_KEY, ROOT, RunningService, free_port, run_target_service, stop_process
 
 ADMIN_KEY = "deploy-test-admin"
@@ -139,12 +139,22 @@ def test_server_side_view_has_the_run(stack: Stack) -> None:
 
 
 def test_client_and_server_p95_agree_within_one_bucket(stack: Stack) -> None:
-    """Per route, Locust's P95 and the server histogram's P95 are at most one bucket apart."""
+    """Per route, Locust's P95 and the server histogram's P95 are at most one bucket apart (in the
+    coarser histogram) where the server's time dominates (P95 >= 100 ms), and the client's P95 is
+    never below the server's bucket anywhere (a client request includes its server time).
+
+    Fast routes are not held to one bucket: their client figure adds the client's own overhead,
+    which on a loaded 2-core machine is tens to hundreds of milliseconds (docs/observability.md).
+    """
     rows = [r for r in stack.server["comparison"] if r["quantile"] == "p95"]
-    routes = {r["route"] for r in rows}
-    assert {"/v1/status", "/v1/agents/codegen"} <= routes
-    far = [r for r in rows if r["route"].startswith("/v1/") and not r["within_one_bucket"]]
+    assert {"/v1/status", "/v1/agents/codegen"} <= {r["route"] for r in rows}
+    slow = [r for r in rows if r["server_ms"] >= 100.0]
+    assert "/v1/agents/codegen" in {r["route"] for r in slow}
+    far = [r for r in slow if not r["within_one_bucket"]]
     assert not far, json.dumps(far, indent=1)
+    # Locust rounds response times to 2 significant digits: allow its 5 %.
+    below = [r for r in rows if r["client_ms"] < 0.95 * r["server_bucket_ms"][0]]
+    assert not below, json.dumps(below, indent=1)
 
 
 def test_export_series_writes_the_run(stack: Stack) -> None:
@@ -157,25 +167,26 @@ def test_export_series_writes_the_run(stack: Stack) -> None:
     points = [p for s in p95 for p in s["points"]]
     assert points and all(0 <= t <= stack.end - stack.start + 1 for t, _ in points)
     assert data["series"]["users"]["series"], "no users series"
+    assert data["series"]["server_errors_rps"]["series"], "errors are zero-filled, not missing"
 
 
-def wait_for_alert(url: str, name: str, timeout: float, poke: Any) -> str:
-    """Call `poke()` until Prometheus shows alert `name` pending or firing; its state."""
+def wait_for_alert(url: str, name: str, timeout: float, poke: Any) -> None:
+    """Call `poke()` until Prometheus shows alert `name` firing (its copy has `for: 1s`)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         poke()
         alerts = httpx.get(f"{url}/api/v1/alerts", timeout=5).json()["data"]["alerts"]
-        states = [a["state"] for a in alerts if a["labels"]["alertname"] == name]
-        if states:
-            return str(states[0])
+        if any(a["labels"]["alertname"] == name and a["state"] == "firing" for a in alerts):
+            return
         time.sleep(0.5)
     raise AssertionError(f"alert {name} did not fire within {timeout}s")
 
 
 def test_injected_faults_fire_error_rate_and_breaker_alerts(stack: Stack) -> None:
     """With every agent call failing, then the engine down, the error-rate alert and the
-    breaker alert go pending or firing on the run's Prometheus."""
+    breaker alert fire on the run's Prometheus, and the server-side view lists them."""
     target, url = stack.target, stack.prometheus.url
+    start = time.time()
     admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
     body = {"prompt": "reverse a string", "language": "python", "max_tokens": 16}
     with httpx.Client(base_url=target.url, timeout=30) as client:
@@ -186,14 +197,16 @@ def test_injected_faults_fire_error_rate_and_breaker_alerts(stack: Stack) -> Non
 
         faults = client.post("/admin/faults", json={"error_rate": 1.0}, headers=admin)
         assert faults.status_code == 200, faults.text
-        state = wait_for_alert(url, "AgentHighErrorRate", 20, codegen_burst)
-        assert state in ("pending", "firing")
+        wait_for_alert(url, "AgentHighErrorRate", 20, codegen_burst)
         faults = client.post(
             "/admin/faults", json={"error_rate": 0.0, "engine_outage": True}, headers=admin
         )
         assert faults.status_code == 200, faults.text
         try:
-            state = wait_for_alert(url, "EngineCircuitBreakerOpen", 20, codegen_burst)
-            assert state in ("pending", "firing")
+            wait_for_alert(url, "EngineCircuitBreakerOpen", 20, codegen_burst)
         finally:
             client.post("/admin/faults", json={"engine_outage": False}, headers=admin)
+    view = server_side(url, start, time.time())
+    fired = {alert["alertname"] for alert in view["alerts_fired"]}
+    assert {"AgentHighErrorRate", "EngineCircuitBreakerOpen"} <= fired
+    assert view["routes"]["/v1/agents/codegen"]["errors_5xx"] > 0

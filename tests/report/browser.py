@@ -24,6 +24,7 @@ _CHART_POINTS_JS = """
   points: (div.data || []).reduce(
     (n, tr) => n + Array.from(tr.y || []).filter(v => v !== null && v !== undefined).length, 0),
   drawn: div.querySelectorAll('.main-svg').length > 0,
+  traces: (div.data || []).map(tr => tr.name || ''),
 }))
 """
 
@@ -36,6 +37,7 @@ class PageCheck:
     outside_requests: list[str] = field(default_factory=list)
     charts: list[dict[str, object]] = field(default_factory=list)
     sections: list[str] = field(default_factory=list)
+    flame_frames: int = 0
 
 
 def _open(page: Page, path: Path, check: PageCheck) -> None:
@@ -68,6 +70,10 @@ def inspect_report(path: Path, screenshot: Path | None = None) -> PageCheck:
             _open(page, path, check)
             check.charts = page.evaluate(_CHART_POINTS_JS)
             check.sections = page.eval_on_selector_all("section", "els => els.map(e => e.id)")
+            if page.query_selector("iframe.flame"):
+                check.flame_frames = (
+                    page.frame_locator("iframe.flame").locator("#frames > g").count()
+                )
             if screenshot is not None:
                 page.screenshot(path=str(screenshot), full_page=False)
         finally:

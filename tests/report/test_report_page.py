@@ -6,13 +6,13 @@ from pathlib import Path
 
 from agentload.report.build import build_report
 from tests.report.browser import inspect_report
-from tests.report.conftest import agentload
+from tests.report.runs import agentload
 
 PLOTLY_HEADER = "/**\n* plotly.js v"
 
 
 def test_report_renders_offline_with_data_in_every_chart(clean_copy: Path) -> None:
-    """The page loads with every network request refused, logs no error, and each chart has points."""
+    """Loaded with every network request refused, it logs no error and each chart has points."""
     check = inspect_report(build_report(clean_copy))
     assert check.errors == []
     assert check.outside_requests == []

@@ -217,3 +217,8 @@ def test_junit_marks_an_aborted_run_and_not_evaluable_gates(tmp_path):
     gate_failure = cases["server.p95(/v1/status) < 1s"].find("failure")
     assert "observed n/a" in gate_failure.get("message")
     assert "server-side view missing" in gate_failure.get("message")
+
+
+def test_strict_gates_false_reports_unknown_entries_as_not_evaluable():
+    summary = _summary(gates=parse_gates(["p95(GET /v1/nope) < 1s"]), strict_gates=False)
+    assert summary["verdict"] == "fail" and summary["gates"][0]["observed"] is None

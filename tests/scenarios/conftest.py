@@ -56,12 +56,12 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService
 def start_locust(args: Sequence[str], out_dir: Path, env: dict[str, str] | None = None):
     """Start Locust headless (output to a log file); the caller ends it by PID."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    log = (out_dir / "locust.log").open("w")
     command = [LOCUST, "-f", LOCUSTFILE, "--headless", "--agentload-out", str(out_dir), *args]
-    return subprocess.Popen(
-        command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, **(env or {})},
-    )  # fmt: skip
+    with (out_dir / "locust.log").open("w") as log:
+        return subprocess.Popen(
+            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, **(env or {})},
+        )  # fmt: skip
 
 
 def run_locust(

@@ -40,17 +40,16 @@ def test_shipped_configs_load_with_their_datasets(name: str) -> None:
 
 
 def test_shipped_configs_cover_the_phases_scenarios() -> None:
-    weights = {
-        name: {k for k, w in load_scenario_config(SCENARIOS_DIR / f"{name}.toml").weights().items() if w}
-        for name in ("default", "smoke", "load", "stress")
-    }
+    names = ("default", "smoke", "load", "stress")
+    configs = {n: load_scenario_config(SCENARIOS_DIR / f"{n}.toml") for n in names}
+    weights = {name: {k for k, w in c.weights().items() if w} for name, c in configs.items()}
     assert weights == {
         "default": {"status", "codegen", "research"},
         "smoke": {"status", "codegen"},
         "load": {"codegen", "research"},
         "stress": {"codegen"},
     }
-    stress = load_scenario_config(SCENARIOS_DIR / "stress.toml")
+    stress = configs["stress"]
     assert stress.file.think_time.max_s == 0 and stress.codegen.stream_share == 0
 
 
@@ -59,7 +58,7 @@ def test_unknown_scenario_names_file_and_field(write_config) -> None:
     with pytest.raises(ScenarioConfigError) as err:
         load_scenario_config(path)
     assert str(err.value) == (
-        f'{path}: field "scenarios.search": unknown scenario \'search\', expected one of '
+        f"{path}: field \"scenarios.search\": unknown scenario 'search', expected one of "
         "status, codegen, research"
     )
 
@@ -92,7 +91,8 @@ def test_all_weights_zero_is_rejected(write_config) -> None:
 
 def test_think_time_max_below_min_is_rejected(write_config) -> None:
     path = write_config("[think_time]\nmin_s = 2\nmax_s = 1\n[scenarios.status]\n")
-    with pytest.raises(ScenarioConfigError, match=r'"think_time": .*max_s \(1.0\) must be >= min_s'):
+    expected = r'"think_time": .*max_s \(1.0\) must be >= min_s'
+    with pytest.raises(ScenarioConfigError, match=expected):
         load_scenario_config(path)
 
 

@@ -122,7 +122,9 @@ def launch(tmp_path: Path, corpus_cache: Path) -> Iterator[Launcher]:
 
 
 @pytest.fixture(scope="module")
-def module_launch(tmp_path_factory: pytest.TempPathFactory, corpus_cache: Path) -> Iterator[Launcher]:
+def module_launch(
+    tmp_path_factory: pytest.TempPathFactory, corpus_cache: Path
+) -> Iterator[Launcher]:
     """Like `launch`, for processes shared by one test module."""
     launcher = Launcher(tmp_path_factory.mktemp("module"), corpus_cache)
     try:

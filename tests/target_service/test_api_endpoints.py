@@ -196,13 +196,15 @@ def test_every_metric_appears_with_template_route_labels(client, service, scrape
         "process_resident_memory_bytes",
     ):
         assert name in samples, name
-    routes = {dict(labels)["route"] for labels in samples["agent_http_request_duration_seconds_count"]}
+    count = samples["agent_http_request_duration_seconds_count"]
+    routes = {dict(labels)["route"] for labels in count}
     assert {"/v1/status", CODEGEN, "/v1/jobs/{job_id}"} <= routes
     assert not any("some-raw-job-id" in route for route in routes)
-    count = samples["agent_http_request_duration_seconds_count"]
     status_ok = frozenset({("route", "/v1/status"), ("method", "GET"), ("status", "200")})
     assert count[status_ok] >= 1
-    buckets = {dict(labels)["le"] for labels in samples["agent_http_request_duration_seconds_bucket"]}
+    buckets = {
+        dict(labels)["le"] for labels in samples["agent_http_request_duration_seconds_bucket"]
+    }
     assert {"0.005", "120.0", "+Inf"} <= buckets
     assert metric(samples, "agent_task_outcomes_total", agent="status", outcome="success") >= 1
     assert metric(samples, "agent_task_outcomes_total", agent="codegen", outcome="success") >= 1

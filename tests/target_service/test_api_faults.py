@@ -22,6 +22,10 @@ def _wait_for(predicate, timeout: float = 10.0) -> None:
         time.sleep(0.05)
 
 
+def _breaker(client: httpx.Client) -> str:
+    return client.get("/v1/status", headers=AUTH).json()["circuit_breaker"]
+
+
 @pytest.fixture
 def drill(launch):
     """An engine and an agent API with an admin key, a breaker of 3 and a 1 s reset."""
@@ -78,9 +82,9 @@ def test_outage_opens_the_breaker_which_half_opens_and_closes(drill, scrape, met
     """An engine outage gives 503s until the breaker opens (fast 503s, gauge 1); after the
     outage a half-open probe succeeds and the breaker closes (gauge 0)."""
     client, api, engine = drill
-    assert client.post(
-        "/admin/faults", headers=ADMIN_AUTH, json={"engine_outage": True}
-    ).json()["engine_outage"]
+    assert client.post("/admin/faults", headers=ADMIN_AUTH, json={"engine_outage": True}).json()[
+        "engine_outage"
+    ]
     assert httpx.get(f"{engine.url}/v1/engine/state").json()["outage"] is True
     for _ in range(3):
         response = client.post(CODEGEN, headers=AUTH, json={"prompt": "during outage"})
@@ -99,13 +103,17 @@ def test_outage_opens_the_breaker_which_half_opens_and_closes(drill, scrape, met
     assert client.get("/v1/status", headers=AUTH).json()["circuit_breaker"] == "open"
 
     # Still down when the breaker half-opens: the probe fails and it opens again.
-    _wait_for(lambda: client.get("/v1/status", headers=AUTH).json()["circuit_breaker"] == "half_open")
+    _wait_for(
+        lambda: client.get("/v1/status", headers=AUTH).json()["circuit_breaker"] == "half_open"
+    )
     assert metric(scrape(api.url), "agent_circuit_breaker_state") == 2
     assert client.post(CODEGEN, headers=AUTH, json={"prompt": "probe 1"}).status_code == 503
     assert client.get("/v1/status", headers=AUTH).json()["circuit_breaker"] == "open"
 
     client.post("/admin/faults", headers=ADMIN_AUTH, json={"engine_outage": False})
-    _wait_for(lambda: client.get("/v1/status", headers=AUTH).json()["circuit_breaker"] == "half_open")
+    _wait_for(
+        lambda: client.get("/v1/status", headers=AUTH).json()["circuit_breaker"] == "half_open"
+    )
     response = client.post(CODEGEN, headers=AUTH, json={"prompt": "probe 2"})
     assert response.status_code == 200
     assert client.get("/v1/status", headers=AUTH).json()["circuit_breaker"] == "closed"

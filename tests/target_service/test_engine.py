@@ -8,7 +8,7 @@ import json
 import random
 import shutil
 import subprocess
-import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -20,7 +20,7 @@ from target_service.engine.codegen import generate_code, generate_prose, request
 from target_service.engine.scheduler import CapacityModel, QueueFull, SlotPool
 from target_service.engine.settings import EngineSettings
 from target_service.engine.tokens import count_tokens, pieces, topic_words
-from tests.target_service.conftest import ADMIN_KEY, Launcher, sample
+from tests.target_service.conftest import ADMIN_KEY, Launcher, Samples, sample
 
 COMPLETIONS = "/v1/chat/completions"
 PROMPT = "Parse a CSV file of invoices and total the amounts per customer."
@@ -168,6 +168,24 @@ def test_metrics_land_on_the_registry_passed_in() -> None:
     assert registry.get_sample_value("engine_ttft_seconds_count") == 1
 
 
+def test_stream_interval_groups_tokens_into_fewer_chunks() -> None:
+    """ENGINE_STREAM_INTERVAL_MS merges tokens into fewer chunks; the text and usage stay exact."""
+    settings = EngineSettings(
+        ttft_ms=1, tokens_per_s=2000, output_tokens=30, stream_interval_ms=5000
+    )
+
+    async def scenario() -> str:
+        transport = httpx.ASGITransport(app=create_app(settings, CollectorRegistry()))
+        async with httpx.AsyncClient(transport=transport, base_url="http://engine") as client:
+            response = await client.post(COMPLETIONS, json=_body(None, stream=True))
+            return response.text
+
+    chunks = [json.loads(event) for event in _sse_events(asyncio.run(scenario()))[:-1]]
+    text = "".join(chunk["choices"][0]["delta"].get("content", "") for chunk in chunks)
+    assert count_tokens(text) == 30 and chunks[-1]["usage"]["completion_tokens"] == 30
+    assert len(chunks) == 3  # the first token, the rest at the finish time, the usage chunk
+
+
 # --- the real engine over HTTP ---------------------------------------------------------------
 
 
@@ -213,7 +231,9 @@ def test_streamed_completion_is_openai_sse_with_usage_then_done(engine: str) -> 
 
 
 @pytest.mark.parametrize("payload", [{"messages": []}, {"messages": "x"}, {"max_tokens": 0}])
-def test_bad_requests_get_422_in_openai_error_shape(engine: str, payload: dict[str, object]) -> None:
+def test_bad_requests_get_422_in_openai_error_shape(
+    engine: str, payload: dict[str, object]
+) -> None:
     """Invalid bodies are refused with 422 and an OpenAI-style error object."""
     response = httpx.post(engine + COMPLETIONS, json={**_body(), **payload}, timeout=10)
     assert response.status_code == 422
@@ -247,7 +267,9 @@ def test_admin_faults_need_the_key_and_toggle_outage(engine: str) -> None:
     assert httpx.post(engine + COMPLETIONS, json=_body(), timeout=10).status_code == 200
 
 
-def test_metrics_have_contract_names_and_labels(engine: str, scrape) -> None:
+def test_metrics_have_contract_names_and_labels(
+    engine: str, scrape: Callable[[str], Samples]
+) -> None:
     """/metrics exposes the engine gauges, counters by outcome/kind, TTFT histogram, process."""
     httpx.post(engine + COMPLETIONS, json=_body(), timeout=10)
     samples = scrape(engine)
@@ -282,28 +304,26 @@ def test_outage_from_environment_answers_503(module_launch: Launcher) -> None:
 
 def test_full_queue_answers_429_with_retry_after(module_launch: Launcher) -> None:
     """With every slot busy and the queue full, the next request gets 429 and Retry-After."""
-    url = module_launch.engine(
-        ENGINE_SLOTS="1", ENGINE_QUEUE_MAX="1", ENGINE_TTFT_MS="1500", ENGINE_OUTPUT_TOKENS="4"
-    ).url
-    results: list[int] = []
+    url = module_launch.engine(ENGINE_SLOTS="1", ENGINE_QUEUE_MAX="1", ENGINE_TTFT_MS="8000").url
 
-    def call() -> None:
-        results.append(httpx.post(url + COMPLETIONS, json=_body(), timeout=20).status_code)
+    async def scenario() -> httpx.Response:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            held = [asyncio.ensure_future(client.post(COMPLETIONS, json=_body())) for _ in "ab"]
+            try:
+                for _ in range(500):
+                    state = (await client.get("/v1/engine/state")).json()
+                    if state["slots_busy"] == 1 and state["queue_depth"] == 1:
+                        break
+                    await asyncio.sleep(0.01)
+                else:
+                    pytest.fail(f"never 1 busy slot and 1 waiter: {state}")
+                return await client.post(COMPLETIONS, json=_body())
+            finally:
+                for request in held:
+                    request.cancel()
+                await asyncio.gather(*held, return_exceptions=True)
 
-    threads = [threading.Thread(target=call) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    try:
-        for _ in range(100):
-            state = httpx.get(url + "/v1/engine/state").json()
-            if state["slots_busy"] == 1 and state["queue_depth"] == 1:
-                break
-            threading.Event().wait(0.02)
-        refused = httpx.post(url + COMPLETIONS, json=_body(), timeout=10)
-    finally:
-        for thread in threads:
-            thread.join()
+    refused = asyncio.run(scenario())
     assert refused.status_code == 429
     assert int(refused.headers["Retry-After"]) >= 1
     assert refused.json()["error"]["code"] == "queue_full"
-    assert results == [200, 200]

@@ -47,7 +47,7 @@ def wait_terminal(client: httpx.Client, job_id: str, key: str = KEY1, bound_s: f
         if body["status"] in TERMINAL:
             assert "retry-after" not in resp.headers
             return body, seen
-        assert resp.headers["retry-after"] == "1"
+        assert 0 <= int(resp.headers["retry-after"]) <= 10
         time.sleep(0.05)
     raise AssertionError(f"job {job_id} not terminal after {bound_s}s: {seen[-3:]}")
 
@@ -133,6 +133,7 @@ def test_unknown_job_and_missing_key(client):
     [
         {},
         {"question": "hi"},
+        {"question": "    "},
         {"question": "x" * 2001},
         {"question": "what is heapq", "depth": 0},
         {"question": "what is heapq", "depth": 6},

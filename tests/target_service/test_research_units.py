@@ -93,9 +93,10 @@ def test_plan_queries_make_one_query_per_step():
 
 def test_request_limits():
     """Question length and depth are bounded; unknown fields are refused."""
-    assert ResearchRequest(question="  what is heapq  ").question == "what is heapq"
+    assert ResearchRequest(question="  what is heapq  ").depth == 2
     for bad in (
         {"question": "hi"},
+        {"question": " \n\t "},
         {"question": "x" * 2001},
         {"question": "what is heapq", "depth": 0},
         {"question": "what is heapq", "depth": 6},

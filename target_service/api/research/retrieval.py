@@ -10,7 +10,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 from rank_bm25 import BM25Okapi
 
 from target_service.api.research.corpus import Passage
@@ -69,10 +68,10 @@ class Bm25Index:
         terms = list(dict.fromkeys(tokenize(query)))
         if not terms or k <= 0:
             return []
-        scores = self._bm25.get_scores(terms)
+        scores = self._bm25.get_scores(terms)  # a numpy array, one score per passage
         skip = set(exclude)
         hits: list[Hit] = []
-        for i in np.argsort(-scores, kind="stable").tolist():
+        for i in (-scores).argsort(kind="stable").tolist():
             if scores[i] <= 0.0 or len(hits) >= k:
                 break
             if self._passages[i].source not in skip:

@@ -12,8 +12,9 @@ from target_service.api.research.store import JobRecord, JobState
 MAX_DEPTH = 5
 MAX_QUESTION_CHARS = 2000
 
+# Not stripped: a value the schema accepts must be accepted (schemathesis checks it).
 Question = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=MAX_QUESTION_CHARS)
+    str, StringConstraints(min_length=3, max_length=MAX_QUESTION_CHARS, pattern=r"\S")
 ]
 
 

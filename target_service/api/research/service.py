@@ -36,6 +36,7 @@ from target_service.api.settings import AgentSettings
 log = logging.getLogger("target_service.research")
 
 AGENT = "research"
+MAX_POLL_HINT_S = 10
 _JOB_ID = re.compile(r"[0-9a-f]{32}")
 
 
@@ -96,6 +97,7 @@ class ResearchService:
         self._cancelled: set[str] = set()
         self._counts = dict.fromkeys(JobState, 0)
         self._index: Bm25Index | None = None
+        self._call_s = 0.5  # moving average of one pipeline call's share of a job's run time
 
     async def start(self) -> None:
         await self._store.open()
@@ -122,12 +124,22 @@ class ResearchService:
         """Jobs by state (all jobs in the store)."""
         return {state.value: n for state, n in self._counts.items()}
 
+    def poll_after(self, record: JobRecord) -> int:
+        """Whole seconds until an unfinished job is likely done (0: any moment now)."""
+        job_s = self._call_s * (record.depth + 1)
+        if record.state is JobState.RUNNING and record.started_at is not None:
+            remaining = job_s - (time.time() - record.started_at)
+        else:
+            remaining = job_s * (1 + self._counts[JobState.QUEUED] / self.settings.workers)
+        return max(0, min(MAX_POLL_HINT_S, int(remaining)))
+
     async def submit(self, key_id: str, question: str, depth: int) -> JobRecord:
         """Store a new queued job (durably) and hand it to the workers."""
         queued = self._counts[JobState.QUEUED]
         if queued >= self.settings.queue_max:
             self._outcome("rejected")
             raise JobQueueFull(queued, self.settings.retry_after_s)
+        self._moved(None, JobState.QUEUED)  # reserve the queue place before awaiting
         now = time.time()
         record = JobRecord(
             id=uuid.uuid4().hex,
@@ -138,10 +150,17 @@ class ResearchService:
             created_at=now,
             deadline=now + self.settings.job_timeout_s,
         )
-        await self._store.insert(record)
-        self._moved(None, JobState.QUEUED)
-        self._queue.put_nowait(record.id)
+        # Shielded: once the row is written the job is queued, even if the request goes away.
+        await asyncio.shield(self._persist(record))
         return record
+
+    async def _persist(self, record: JobRecord) -> None:
+        try:
+            await self._store.insert(record)
+        except BaseException:
+            self._moved(JobState.QUEUED, None)
+            raise
+        self._queue.put_nowait(record.id)
 
     async def get(self, key_id: str, job_id: str) -> JobRecord | None:
         """The job if it exists and belongs to `key_id`."""
@@ -189,8 +208,6 @@ class ResearchService:
             job_id = await self._queue.get()
             try:
                 await self._run(job_id)
-            except asyncio.CancelledError:
-                raise
             except Exception:
                 log.exception("research worker failed on job %s", job_id)
             finally:
@@ -215,7 +232,7 @@ class ResearchService:
         if job_id in self._cancelled:  # cancelled between the two writes above
             self._cancelled.discard(job_id)
             return
-        task = asyncio.create_task(self._execute(record))
+        task = asyncio.create_task(self._execute(record, now))
         self._running[job_id] = task
         try:
             await task
@@ -226,7 +243,7 @@ class ResearchService:
             self._running.pop(job_id, None)
             self._cancelled.discard(job_id)
 
-    async def _execute(self, record: JobRecord) -> None:
+    async def _execute(self, record: JobRecord, started: float) -> None:
         assert self._index is not None
         remaining = record.deadline - time.time()
         try:
@@ -252,6 +269,8 @@ class ResearchService:
                 result=result.model_dump(),
             )
             if previous is not None:
+                share = (now - started) / (record.depth + 1)
+                self._call_s = 0.8 * self._call_s + 0.2 * share
                 outcome = "success" if result.citations else "invalid"
                 self._finished(record, previous, JobState.SUCCEEDED, now, outcome)
 
@@ -295,12 +314,14 @@ class ResearchService:
         if outcome is not None:
             self._outcome(outcome)
 
-    def _moved(self, previous: JobState | None, state: JobState) -> None:
+    def _moved(self, previous: JobState | None, state: JobState | None) -> None:
+        """Count a job leaving `previous` and entering `state` (None: not a stored job)."""
         if previous is not None:
             self._counts[previous] -= 1
             self._metrics.research_jobs.labels(state=previous.value).dec()
-        self._counts[state] += 1
-        self._metrics.research_jobs.labels(state=state.value).inc()
+        if state is not None:
+            self._counts[state] += 1
+            self._metrics.research_jobs.labels(state=state.value).inc()
 
     def _outcome(self, outcome: str) -> None:
         self._metrics.task_outcomes.labels(agent=AGENT, outcome=outcome).inc()

@@ -14,7 +14,7 @@ from target_service.api.schemas import ErrorBody, FaultChange, FaultSettings
 _bearer = HTTPBearer(auto_error=False, scheme_name="AdminKey", description="AGENT_ADMIN_KEY")
 
 
-def require_admin_key(
+async def require_admin_key(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:

@@ -1,7 +1,7 @@
 """Scenario C: submit a research job, poll it, cancel it.
 
     POST   /v1/agents/research   {"question", "depth"} -> 202 {"job_id", "status", "poll_url"}
-    GET    /v1/jobs/{job_id}     -> JobStatus (Retry-After while queued or running)
+    GET    /v1/jobs/{job_id}     -> JobStatus (Retry-After: expected seconds left, while unfinished)
     DELETE /v1/jobs/{job_id}     -> JobStatus (cancelled; a terminal job is returned unchanged)
 
 A job is visible only to the key that created it: anyone else gets the same 404 as for an
@@ -18,8 +18,7 @@ from target_service.api.deps import ClientKey, Faults
 from target_service.api.research.schemas import JobAccepted, JobStatus, ResearchRequest
 from target_service.api.research.service import JobQueueFull, ResearchService
 from target_service.api.research.store import JobRecord
-
-POLL_AFTER_S = 1
+from target_service.api.schemas import ErrorBody
 
 
 def get_research(request: Request) -> ResearchService:
@@ -31,7 +30,11 @@ Research = Annotated[ResearchService, Depends(get_research)]
 JobId = Annotated[str, Path(min_length=1, max_length=64, description="The id from the 202.")]
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such job for this API key."},
+    404: {"model": ErrorBody, "description": "No such job for this API key"},
+}
+_SUBMIT_ERRORS: dict[int | str, dict[str, Any]] = {
+    429: {"model": ErrorBody, "description": "Too many queued jobs; retry after Retry-After"},
+    500: {"model": ErrorBody, "description": "Injected fault (AGENT_FAULT_ERROR_RATE)"},
 }
 
 router = APIRouter(tags=["research"])
@@ -40,7 +43,7 @@ router = APIRouter(tags=["research"])
 @router.post(
     "/v1/agents/research",
     status_code=status.HTTP_202_ACCEPTED,
-    responses={429: {"description": "Too many queued jobs; retry after Retry-After seconds."}},
+    responses=_SUBMIT_ERRORS,
 )
 async def submit_research(
     body: ResearchRequest,
@@ -69,7 +72,7 @@ async def get_job(
     job_id: JobId, key: ClientKey, research: Research, response: Response
 ) -> JobStatus:
     """The job's state, and its result or error once it has finished."""
-    return _status(await research.get(key, job_id), response)
+    return _status(research, await research.get(key, job_id), response)
 
 
 @router.delete("/v1/jobs/{job_id}", responses=_NOT_FOUND)
@@ -77,12 +80,12 @@ async def cancel_job(
     job_id: JobId, key: ClientKey, research: Research, response: Response
 ) -> JobStatus:
     """Cancel a queued or running job; a finished job is returned unchanged."""
-    return _status(await research.cancel(key, job_id), response)
+    return _status(research, await research.cancel(key, job_id), response)
 
 
-def _status(record: JobRecord | None, response: Response) -> JobStatus:
+def _status(research: ResearchService, record: JobRecord | None, response: Response) -> JobStatus:
     if record is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "job not found")
-    if not record.state.terminal:
-        response.headers["Retry-After"] = str(POLL_AFTER_S)
+    if not record.state.terminal:  # a polling hint: the job's expected time left, whole seconds
+        response.headers["Retry-After"] = str(research.poll_after(record))
     return JobStatus.from_record(record)
