@@ -6,20 +6,20 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tests.support import ROOT, stop_process
 
 AGENTLOAD = str(Path(sys.executable).with_name("agentload"))
-RUN_TIMEOUT_S = 120
+RUN_TIMEOUT_S = 150
 
 
-def agentload(*args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the real `agentload` CLI; the process is ended by its PID if it overruns."""
+def start(*args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
+    """Start the real `agentload` CLI (CI mode, no AGENT_FAULT_* from the caller's environment)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("AGENT_FAULT_")}
     full_env.update({"CI": "1", **(env or {})})
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [AGENTLOAD, *args],
         cwd=ROOT,
         env=full_env,
@@ -27,11 +27,24 @@ def agentload(*args: str, env: Mapping[str, str] | None = None) -> subprocess.Co
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+
+
+def finish(procs: Sequence[subprocess.Popen[str]]) -> list[subprocess.CompletedProcess[str]]:
+    """Wait for processes started by `start`; any still running on error is ended by its PID."""
+    done = []
     try:
-        out, err = proc.communicate(timeout=RUN_TIMEOUT_S)
+        for proc in procs:
+            out, err = proc.communicate(timeout=RUN_TIMEOUT_S)
+            done.append(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
     finally:
-        stop_process(proc)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+        for proc in procs:
+            stop_process(proc)
+    return done
+
+
+def agentload(*args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real `agentload` CLI to its end."""
+    return finish([start(*args, env=env)])[0]
 
 
 def copy_run(run: Path, dest: Path) -> Path:

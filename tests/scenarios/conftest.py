@@ -42,10 +42,6 @@ class LocustRun:
         lines = (self.out_dir / "timeline.jsonl").read_text().splitlines()
         return [json.loads(line) for line in lines]
 
-    def csv_names(self) -> set[str]:
-        rows = (self.out_dir / "locust_stats.csv").read_text().splitlines()[1:]
-        return {",".join(row.split(",")[:2]) for row in rows}
-
 
 @pytest.fixture(scope="session")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
