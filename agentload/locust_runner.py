@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = ROOT / "locustfiles" / "agents.py"
 SHAPES_DIR = Path(__file__).resolve().parent / "shapes"
 QUIT_GRACE_S = 3.0
+STOP_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ class Commands:
 def build_commands(plan: LocustPlan) -> Commands:
     """Command lines for `plan` (pure: nothing is started)."""
     base = [sys.executable, "-m", "locust", "-f", plan.locustfiles, "--host", plan.host]
-    shared = ["--loglevel", "INFO"]
+    # --stop-timeout: users finish the request in flight, so client and server counts agree.
+    shared = ["--loglevel", "INFO", "--stop-timeout", f"{STOP_TIMEOUT_S:g}"]
     if plan.scenario_config is not None:
         shared += ["--scenario-config", str(plan.scenario_config)]
     main = base + shared + [

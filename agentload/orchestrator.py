@@ -176,10 +176,11 @@ class Orchestrator:
         log.info("target ready at %s", self.target.url)
         for name, pid in self.target.pids.items():
             self.track(f"target {name}", [pid])
-        self.sampler = ResourceSampler(
-            self.out_dir / "resources.jsonl", lambda: self._target_pids(), self.target.engine_url
-        )
-        self.sampler.start()
+        if isinstance(self.target, EmbeddedTarget):
+            self.sampler = ResourceSampler(
+                self.out_dir / "resources.jsonl", self._target_pids, self.target.engine_url
+            )
+            self.sampler.start()
         self._start_prometheus()
 
     def _signalled(self) -> str | None:
@@ -248,7 +249,7 @@ class Orchestrator:
             _quietly(self.sampler.stop)
         if self.prometheus is not None:
             _quietly(self._finish_prometheus)
-        if self.target is not None:
+        if isinstance(self.target, EmbeddedTarget):
             _quietly(self.target.stop)
             log.info("target stopped")
 

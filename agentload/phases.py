@@ -154,8 +154,10 @@ def run_profile(orch: Orchestrator) -> None:
         return spy is not None and not spy.running()
 
     plan = _plan(orch, orch.out_dir, users=users, spawn_rate=orch.profile.spawn_rate, run_time=hold)
+    completed = False
     try:
         drive(orch, plan, hold + 10, on_tick)
+        completed = True
     finally:
         if pid is None:
             result["error"] = (
@@ -164,8 +166,10 @@ def run_profile(orch: Orchestrator) -> None:
         elif spy is None:
             result["error"] = "the run ended before py-spy started"
         else:
+            if not completed:
+                spy.interrupt()  # py-spy writes what it sampled so far
             try:
-                result.update(spy.wait(timeout=params.hold_s + 15))
+                result.update(spy.wait(timeout=params.hold_s + 15 if completed else 10))
             except ProfileError as exc:
                 result["error"] = str(exc)
         if "error" in result:
@@ -186,6 +190,8 @@ def drive(
     orch.load_window.append(time.time())
     procs.start()
     orch.track("locust", procs.pids)
+    if plan.web:
+        log.info("Locust web UI: http://127.0.0.1:%d (Ctrl-C here ends the run)", plan.web_port)
     start = time.monotonic()
     bound = None if plan.web else expected_s + _MARGIN_S + (15 if plan.workers else 0)
     watch = _Watch(orch, plan)

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,7 @@ class PySpy:
         self.pid, self.seconds, self.out_dir, self.rate = pid, seconds, out_dir, rate
         self.procs: list[subprocess.Popen[bytes]] = []
         self.log_path = out_dir / "py-spy.log"
+        self._started = time.monotonic()
 
     @property
     def pids(self) -> list[int]:
@@ -65,6 +68,7 @@ class PySpy:
         ]  # fmt: skip
 
     def start(self) -> None:
+        self._started = time.monotonic()
         with self.log_path.open("ab") as log:
             for fmt, output in (("flamegraph", FLAMEGRAPH), ("speedscope", SPEEDSCOPE)):
                 self.procs.append(
@@ -100,9 +104,15 @@ class PySpy:
             "flamegraph": FLAMEGRAPH,
             "speedscope": SPEEDSCOPE,
             "pid": self.pid,
-            "seconds": self.seconds,
+            "seconds": round(min(self.seconds, time.monotonic() - self._started), 1),
             "top_functions": top_functions(data),
         }
+
+    def interrupt(self) -> None:
+        """Ask the recordings to end now (SIGINT: py-spy writes the samples taken so far)."""
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
 
     def stop(self) -> None:
         for proc in self.procs:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,7 +132,7 @@ class EmbeddedTarget:
     pids: dict[str, int] = field(default_factory=dict)
     process: subprocess.Popen[str] | None = None
     _reader: threading.Thread | None = None
-    _last_line: str = ""
+    _last_lines: deque[str] = field(default_factory=lambda: deque(maxlen=3))
 
     def start(self, ready_timeout: float, interrupted: Check | None = None) -> None:
         """Start on free ports and wait until `/readyz` answers (bounded by `ready_timeout`)."""
@@ -168,7 +169,7 @@ class EmbeddedTarget:
                 if match:
                     self.pids[match["child"]] = int(match["pid"])
                 elif line.strip():
-                    self._last_line = line.strip()[-200:]
+                    self._last_lines.append(line.strip()[-200:])
 
     def problem(self) -> str | None:
         """What is wrong with the target's processes right now, or None when all run."""
@@ -176,7 +177,8 @@ class EmbeddedTarget:
             return "not started"
         code = self.process.poll()
         if code is not None:
-            said = f" (its last output: {self._last_line})" if self._last_line else ""
+            last = " | ".join(self._last_lines)
+            said = f" (its last output: {last})" if last else ""
             sup = self.process.pid
             return f"target_service supervisor (pid {sup}) exited with code {code}{said}"
         for child in ("api", "engine"):

@@ -48,7 +48,15 @@ class AgentUser(FastHttpUser):
     def run_codegen(self) -> None:
         assert self.config.prompts is not None  # checked at init for the selected classes
         stream = self.rng.random() < self.config.codegen.stream_share
-        actions.codegen(self, self.config.prompts.pick(self.rng), stream=stream)
+        actions.codegen(self, self.next_prompt(), stream=stream)
+
+    def next_prompt(self) -> str:
+        """A prompt from the dataset, tagged (seeded) when the config asks for unique prompts."""
+        assert self.config.prompts is not None
+        prompt = self.config.prompts.pick(self.rng)
+        if self.config.codegen.unique_prompts:
+            prompt = f"{prompt} (request {self.rng.getrandbits(48):012x})"
+        return prompt
 
     def run_research(self) -> None:
         assert self.config.questions is not None  # checked at init for the selected classes
@@ -104,5 +112,4 @@ class OpenModelUser(AgentUser):
         if self.plan.scenario == "status":
             actions.status(self, started_at=started_at)
         else:
-            assert self.config.prompts is not None
-            actions.codegen(self, self.config.prompts.pick(self.rng), started_at=started_at)
+            actions.codegen(self, self.next_prompt(), started_at=started_at)

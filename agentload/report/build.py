@@ -1,7 +1,7 @@
 """``build_report(run_dir) -> Path``: write ``run_dir/report.html``, one self-contained page.
 
-Everything is inline (Plotly's JS once, the styles, the flame graph SVG), so the page works
-offline and can be attached to a CI job as a single file.
+Everything is inline (Plotly's JS once, the styles, the flame graph SVG as a data: URL), so
+the page works offline and can be attached to a CI job as a single file.
 """
 
 from __future__ import annotations
@@ -12,13 +12,19 @@ from pathlib import Path
 
 from plotly.offline import get_plotlyjs
 
-from agentload.report import charts, sections
+from agentload.report import charts, phase_sections, sections, server_side
 from agentload.report.compare import Comparison
 from agentload.report.compare_render import to_html as comparison_html
 from agentload.report.html import section
 from agentload.report.resources import resource_series
 from agentload.report.rundata import RunData, load_run
-from agentload.report.series import agent_success, default_width, windows
+from agentload.report.series import (
+    agent_success,
+    default_width,
+    entry_names,
+    entry_percentiles,
+    windows,
+)
 from agentload.report.style import CSS
 
 REPORT_NAME = "report.html"
@@ -35,16 +41,15 @@ def _over_time(run: RunData) -> str:
     wins = windows(run.timeline)
     step = default_width(run.timeline)
     lines = run.timeline[step - 1 :: step]
+    latency = [
+        charts.latency_over_time(entry_percentiles(run.timeline, name))
+        for name in entry_names(run.timeline)
+    ]
+    success = charts.success_over_time(
+        [float(x.get("t", 0.0)) for x in lines], [agent_success(x) for x in lines]
+    )
     body = _charts_html(
-        [
-            charts.load_over_time(wins),
-            charts.latency_over_time(wins),
-            charts.entry_p95_over_time(wins),
-            charts.errors_over_time(wins),
-            charts.success_over_time(
-                [float(x.get("t", 0.0)) for x in lines], [agent_success(x) for x in lines]
-            ),
-        ]
+        [charts.load_over_time(wins), charts.errors_over_time(wins), *latency, success]
     )
     note = (
         f"<p class=note>Windows of {step} s (one timeline line a second).</p>" if step > 1 else ""
@@ -59,7 +64,7 @@ def _stress(run: RunData) -> str:
     chart = charts.stress_curves(run.stress_steps, info.get("knee") or {})
     return section(
         "Stress: throughput and latency against load",
-        _charts_html([chart], wide=True) + sections.stress(run),
+        _charts_html([chart], wide=True) + phase_sections.stress(run),
         "stress",
     )
 
@@ -69,12 +74,16 @@ def _load(run: RunData) -> str:
     if not isinstance(info, dict) or not info.get("steps"):
         return ""
     point = info.get("degradation") or {}
-    chart = charts.stress_curves(
-        info["steps"], point, title=f"Load steps ({info.get('entry', '')})", mark="degrades"
+    title = f"Load steps ({info.get('entry', '')})"
+    # One plateau is a point, not a curve: the table says it all.
+    chart = (
+        charts.stress_curves(info["steps"], point, title=title, mark="degrades")
+        if len(info["steps"]) > 1
+        else None
     )
     return section(
         "Load: where P95 starts to degrade",
-        _charts_html([chart], wide=True) + sections.load(run),
+        _charts_html([chart], wide=True) + phase_sections.load(run),
         "load",
     )
 
@@ -94,14 +103,19 @@ def _resources(run: RunData) -> str:
 
 
 def _profile(run: RunData) -> str:
-    body = sections.profile(run)
+    body = phase_sections.profile(run)
     return section("Profile: where the time goes", body, "profile") if body else ""
 
 
 def _comparison(run: RunData) -> str:
     if not run.comparison:
         return ""
-    return comparison_html(Comparison.from_json(run.comparison))
+    try:
+        comparison = Comparison.from_json(run.comparison)
+    except (KeyError, TypeError, ValueError) as err:
+        note = f"<p>comparison.json is not a comparison this version can read ({err!r}).</p>"
+        return section("Comparison with the baseline", note, "comparison")
+    return comparison_html(comparison)
 
 
 def render(run: RunData) -> str:
@@ -115,7 +129,7 @@ def render(run: RunData) -> str:
         _load(run),
         _resources(run),
         _profile(run),
-        sections.server_side(run),
+        server_side.server_side(run),
         sections.metadata(run),
     ]
     body = "".join(p for p in parts if p)

@@ -14,7 +14,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from agentload.report.series import Window
+from agentload.report.series import Percentiles, Window
 
 _CONFIG = {"displaylogo": False, "responsive": True}
 _COLORS = {
@@ -75,33 +75,18 @@ def load_over_time(wins: Sequence[Window]) -> Chart | None:
     return _render(fig, "Throughput and users")
 
 
-def latency_over_time(wins: Sequence[Window]) -> Chart | None:
-    """P50/P95/P99 of all HTTP requests per window."""
-    if not any(not math.isnan(w.p95_ms) for w in wins):
+def latency_over_time(pct: Percentiles) -> Chart | None:
+    """P50/P95/P99 of one entry per window."""
+    if all(math.isnan(v) for v in pct.p95_ms):
         return None
-    t = [w.t for w in wins]
     fig = go.Figure()
     for key, label in (("p50", "P50"), ("p95", "P95"), ("p99", "P99")):
-        values = _clean([getattr(w, f"{key}_ms") for w in wins])
-        fig.add_trace(go.Scatter(x=t, y=values, name=label, line_color=_COLORS[key]))
+        values = _clean(getattr(pct, f"{key}_ms"))
+        fig.add_trace(go.Scatter(x=pct.t, y=values, name=label, line_color=_COLORS[key]))
     fig.update_xaxes(title_text="seconds since start")
     fig.update_yaxes(title_text="ms", rangemode="tozero")
-    return _render(fig, "Response time, all HTTP requests")
-
-
-def entry_p95_over_time(wins: Sequence[Window]) -> Chart | None:
-    """P95 per HTTP entry per window."""
-    names = sorted({n for w in wins for n in w.entry_p95_ms})
-    if not names:
-        return None
-    t = [w.t for w in wins]
-    fig = go.Figure()
-    for name in names:
-        values = _clean([w.entry_p95_ms.get(name, math.nan) for w in wins])
-        fig.add_trace(go.Scatter(x=t, y=values, name=name, connectgaps=False))
-    fig.update_xaxes(title_text="seconds since start")
-    fig.update_yaxes(title_text="P95 ms", rangemode="tozero")
-    return _render(fig, "P95 per endpoint")
+    window = f" ({pct.width} s windows)" if pct.width > 1 else ""
+    return _render(fig, f"Response time: {pct.entry}{window}", height=300)
 
 
 def errors_over_time(wins: Sequence[Window]) -> Chart | None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import re
 from collections.abc import Sequence
 from html import escape
 from typing import Any
@@ -57,3 +59,25 @@ class Raw(str):
 def section(title: str, body: str, anchor: str) -> str:
     """A titled ``<section>`` with an anchor for the page's table of contents."""
     return f'<section id="{escape(anchor)}"><h2>{escape(title)}</h2>{body}</section>'
+
+
+_STDLIB = re.compile(r".*/lib/python3\.\d+/(?!site-packages/)")
+
+
+def short_path(path: str) -> str:
+    """A source path as a reader knows it: ``uvicorn/protocols/http/httptools_impl.py``,
+    ``asyncio/runners.py`` (standard library), or relative to the working directory."""
+    if "site-packages/" in path:
+        return path.rsplit("site-packages/", 1)[1]
+    stdlib = _STDLIB.match(path)
+    if stdlib:
+        return path[stdlib.end() :]
+    cwd = os.getcwd().rstrip("/") + "/"
+    return path.removeprefix(cwd)
+
+
+def fmt_any(value: Any) -> str:
+    """A JSON value in one line: numbers formatted, dicts as ``key: value, ...``."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {fmt_any(v)}" for k, v in value.items())
+    return fmt_num(value, 2) if isinstance(value, int | float) else str(value)

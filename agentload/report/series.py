@@ -31,16 +31,24 @@ def hist_percentile(hist: Mapping[int, int], q: float) -> float:
 
 @dataclass
 class Window:
-    """One interval of a run: its end time, load and the latency of what finished in it."""
+    """One interval of a run: its end time, users, and HTTP requests and failures per second."""
 
     t: float
     users: int
     rps: float
     errors_per_s: float
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    entry_p95_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Percentiles:
+    """P50/P95/P99 of one entry per window of ``width`` timeline lines."""
+
+    entry: str
+    width: int
+    t: list[float] = field(default_factory=list)
+    p50_ms: list[float] = field(default_factory=list)
+    p95_ms: list[float] = field(default_factory=list)
+    p99_ms: list[float] = field(default_factory=list)
 
 
 def _totals(line: Mapping[str, Any], entry: str | None = None) -> tuple[int, int]:
@@ -100,29 +108,43 @@ def default_width(timeline: Sequence[Mapping[str, Any]]) -> int:
 def windows(timeline: Sequence[Mapping[str, Any]], width: int | None = None) -> list[Window]:
     """Group consecutive timeline lines ``width`` at a time into windows."""
     width = width or default_width(timeline)
-    names = [n for n in entry_names(timeline) if is_http(n)]
     out: list[Window] = []
     prev_t, prev_req, prev_fail = 0.0, 0, 0
     for start in range(0, len(timeline), width):
-        chunk = timeline[start : start + width]
-        last = chunk[-1]
+        last = timeline[min(start + width, len(timeline)) - 1]
         t = float(last.get("t", prev_t))
         req, fail = _totals(last)
         span = t - prev_t
-        hist = _hists(chunk)
         out.append(
             Window(
                 t=t,
                 users=int(last.get("users", 0)),
                 rps=(req - prev_req) / span if span > 0 else 0.0,
                 errors_per_s=(fail - prev_fail) / span if span > 0 else 0.0,
-                p50_ms=hist_percentile(hist, 0.50),
-                p95_ms=hist_percentile(hist, 0.95),
-                p99_ms=hist_percentile(hist, 0.99),
-                entry_p95_ms={n: hist_percentile(_hists(chunk, n), 0.95) for n in names},
             )
         )
         prev_t, prev_req, prev_fail = t, req, fail
+    return out
+
+
+def entry_percentiles(
+    timeline: Sequence[Mapping[str, Any]], entry: str, min_requests: int = 10
+) -> Percentiles:
+    """``entry``'s percentiles over time, in windows wide enough to hold about ``min_requests``
+    requests each (but at least 8 windows, and at most ``MAX_POINTS``); NaN where a window
+    has none."""
+    total = sum(sum(_hists([line], entry).values()) for line in timeline)
+    per_line = total / len(timeline) if timeline else 0.0
+    width = math.ceil(min_requests / per_line) if per_line else 1
+    width = max(default_width(timeline), min(width, max(1, len(timeline) // 8)))
+    out = Percentiles(entry, width)
+    for start in range(0, len(timeline), width):
+        chunk = timeline[start : start + width]
+        hist = _hists(chunk, entry)
+        out.t.append(float(chunk[-1].get("t", 0.0)))
+        out.p50_ms.append(hist_percentile(hist, 0.50))
+        out.p95_ms.append(hist_percentile(hist, 0.95))
+        out.p99_ms.append(hist_percentile(hist, 0.99))
     return out
 
 

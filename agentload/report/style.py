@@ -27,6 +27,7 @@ table { border-collapse: collapse; width: 100%; margin: 6px 0 10px;
 th, td { text-align: left; padding: 5px 10px; border-bottom: 1px solid #eceff2; }
 th { background: #f1f3f5; font-weight: 600; }
 tr.bad td { background: #fde8ea; color: var(--bad); font-weight: 600; }
+tr.warn td { background: #fff6e0; }
 tr.ok td:last-child { color: var(--ok); font-weight: 600; }
 .kpis { display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 10px;
         margin-bottom: 12px; }

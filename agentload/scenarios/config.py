@@ -64,6 +64,9 @@ class CodegenScenario(_Model):
     max_tokens: int = Field(default=256, ge=1, le=8192)
     stream_share: float = Field(default=0.0, ge=0.0, le=1.0)
     timeout_s: float = Field(default=60.0, gt=0)
+    # Real users rarely send the same prompt twice: a seeded request tag keeps the target's
+    # prompt cache from answering a dataset's repeats. Set false to exercise that cache.
+    unique_prompts: bool = True
 
 
 class ResearchScenario(_Model):

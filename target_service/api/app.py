@@ -97,8 +97,8 @@ def create_app(settings: AgentSettings | None = None) -> FastAPI:
     app.state.faults = FaultState(settings)
     app.state.research = None
     install_error_handlers(app)
+    app.include_router(status.router, responses=AUTH_ERRORS)  # first: the hottest route
     app.include_router(health.router)
-    app.include_router(status.router, responses=AUTH_ERRORS)
     app.include_router(codegen.router, responses={**AUTH_ERRORS, **BODY_ERRORS})
     app.include_router(_research_router(), responses={**AUTH_ERRORS, **BODY_ERRORS})
     if settings.admin_key is not None:

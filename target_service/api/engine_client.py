@@ -77,11 +77,9 @@ class EngineClient:
                 max_keepalive_connections=settings.engine_max_keepalive,
             ),
         )
-        self.breaker = CircuitBreaker(
-            settings.breaker_threshold,
-            settings.breaker_reset_s,
-            on_change=lambda state: metrics.breaker_state.set(int(state)),
-        )
+        self.breaker = CircuitBreaker(settings.breaker_threshold, settings.breaker_reset_s)
+        # Read when scraped, so an open breaker past its reset time shows as half-open (2).
+        metrics.breaker_state.set_function(lambda: int(self.breaker.state))
         self._cache: TTLCache[CacheKey, Completion] | None = None
         if settings.cache_size > 0 and settings.cache_ttl_s > 0:
             self._cache = TTLCache(maxsize=settings.cache_size, ttl=settings.cache_ttl_s)

@@ -46,6 +46,8 @@ class AgentHTTPMiddleware:
         self.app = app
         self.metrics = metrics
         self.runtime = runtime
+        # The gauge reads the plain counter when scraped: nothing to lock per request.
+        metrics.in_flight.set_function(lambda: runtime.http_in_flight)
         self.max_body_bytes = max_body_bytes
         self._observers: dict[tuple[str, str, int], Callable[[float], None]] = {}
 
@@ -54,15 +56,13 @@ class AgentHTTPMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        runtime, metrics = self.runtime, self.metrics
+        runtime = self.runtime
         runtime.http_in_flight += 1
-        metrics.in_flight.inc()
         status = 500
         try:
             status = await self._serve(scope, receive, send)
         finally:
             runtime.http_in_flight -= 1
-            metrics.in_flight.dec()
             self._observer(scope, status)(time.perf_counter() - started)
 
     def _observer(self, scope: Scope, status: int) -> Callable[[float], None]:

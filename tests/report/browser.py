@@ -16,6 +16,9 @@ from pathlib import Path
 from playwright.sync_api import Page, Request, Route, sync_playwright
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+MISSING = (
+    "Debian's chromium is not installed: run `bash scripts/install-system.sh` (or make install)"
+)
 
 # Every Plotly chart's count of non-null y values over its traces, and its title.
 _CHART_POINTS_JS = """
@@ -60,13 +63,16 @@ def _open(page: Page, path: Path, check: PageCheck) -> None:
     )
 
 
-def inspect_report(path: Path, screenshot: Path | None = None) -> PageCheck:
-    """Load ``path`` in headless Chromium; optionally save a screenshot of the top of the page."""
+def inspect_report(path: Path, screenshot: Path | None = None, height: int = 900) -> PageCheck:
+    """Load ``path`` in headless Chromium (a 1366 x ``height`` window); optionally save a
+    screenshot of that window."""
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(MISSING)
     check = PageCheck()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
-            page = browser.new_page(viewport={"width": 1366, "height": 900})
+            page = browser.new_page(viewport={"width": 1366, "height": height})
             _open(page, path, check)
             check.charts = page.evaluate(_CHART_POINTS_JS)
             check.sections = page.eval_on_selector_all("section", "els => els.map(e => e.id)")
@@ -85,7 +91,7 @@ def main(argv: list[str]) -> int:
     from agentload.report.build import build_report
 
     run_dir, out = Path(argv[0]), Path(argv[1])
-    check = inspect_report(build_report(run_dir), screenshot=out)
+    check = inspect_report(build_report(run_dir), screenshot=out, height=1640)
     print(f"{out}: {len(check.charts)} charts, console errors: {check.errors or 'none'}")
     return 1 if check.errors else 0
 

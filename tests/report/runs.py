@@ -7,12 +7,14 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support import ROOT, stop_process
 
 AGENTLOAD = str(Path(sys.executable).with_name("agentload"))
 RUN_TIMEOUT_S = 150
+RECORDED_SMOKE = Path(__file__).with_name("fixtures") / "smoke-run"
 
 
 def start(*args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
@@ -50,3 +52,12 @@ def agentload(*args: str, env: Mapping[str, str] | None = None) -> subprocess.Co
 def copy_run(run: Path, dest: Path) -> Path:
     """A copy of a run folder (without Prometheus' own data)."""
     return Path(shutil.copytree(run, dest, ignore=shutil.ignore_patterns("prometheus")))
+
+
+@dataclass
+class SmokeRuns:
+    """Two smoke runs made at the same time; the clean one ran with ``--baseline``."""
+
+    clean: Path
+    slow: Path
+    clean_result: subprocess.CompletedProcess[str]

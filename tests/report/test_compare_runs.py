@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from tests.report.browser import inspect_report
-from tests.report.runs import agentload, copy_run
+from tests.report.runs import RECORDED_SMOKE, SmokeRuns, agentload, copy_run
 
 
 def test_a_run_compared_with_itself_reports_no_regression(clean_run: Path, tmp_path: Path) -> None:
@@ -61,3 +61,17 @@ def test_compare_with_a_missing_folder_is_a_usage_error(clean_run: Path, tmp_pat
     assert result.returncode == 2
     assert str(missing) in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_run_with_baseline_compares_at_its_end(smoke_runs: SmokeRuns) -> None:
+    """`run --baseline DIR`: comparison.json and .md in the run folder, the section in its
+    report, and exit 1 exactly when the gates passed but the comparison found a regression."""
+    run = smoke_runs.clean
+    saved = json.loads((run / "comparison.json").read_text())
+    assert saved["base_dir"] == str(RECORDED_SMOKE)
+    assert (run / "comparison.md").is_file()
+    assert 'id="comparison"' in (run / "report.html").read_text()
+    summary = json.loads((run / "summary.json").read_text())
+    expected = 1 if summary["exit_code"] == 1 or saved["regressed"] else 0
+    assert smoke_runs.clean_result.returncode == expected
+    assert "against the baseline" in smoke_runs.clean_result.stdout

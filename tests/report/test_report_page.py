@@ -7,6 +7,7 @@ from pathlib import Path
 from agentload.report.build import build_report
 from tests.report.browser import inspect_report
 from tests.report.runs import agentload
+from tests.support import free_port
 
 PLOTLY_HEADER = "/**\n* plotly.js v"
 
@@ -46,3 +47,14 @@ def test_report_of_a_folder_without_summary_is_a_usage_error(tmp_path: Path) -> 
     assert result.returncode == 2
     assert "summary.json" in result.stderr and str(tmp_path) in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_an_aborted_run_still_gets_a_report(tmp_path: Path) -> None:
+    """Target unreachable: exit 3, and the page says ABORTED, why, and which gates went unjudged."""
+    out = tmp_path / "aborted"
+    host = f"http://127.0.0.1:{free_port()}"
+    result = agentload("run", "smoke", "--host", host, "--ready-timeout", "1s", "--out", str(out))
+    assert result.returncode == 3, result.stdout + result.stderr
+    html = (out / "report.html").read_text()
+    assert ">ABORTED<" in html and "target not ready" in html
+    assert "not evaluated" in html

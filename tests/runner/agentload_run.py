@@ -115,7 +115,7 @@ def all_child_pids(out: Path) -> list[int]:
 
 
 def stop_runner(proc: subprocess.Popen[str]) -> str:
-    """End the runner if a test failed half-way; its output."""
+    """End the runner if it still runs (a test failed half-way); its output (once)."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -123,4 +123,7 @@ def stop_runner(proc: subprocess.Popen[str]) -> str:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
-    return proc.stdout.read() if proc.stdout else ""
+    if proc.stdout is None or proc.stdout.closed:
+        return ""
+    with proc.stdout:
+        return proc.stdout.read()

@@ -75,10 +75,11 @@ def test_api_key_never_appears_in_any_result_file(smoke_run):
 
 
 def test_workers_give_the_same_summary_structure_and_verdicts(smoke_run, tmp_path: Path):
-    """--workers 2: a master and two workers; same summary keys, entries and gate verdicts."""
+    """--workers 2: a master and two workers; same summary keys, entries and gate verdicts, and
+    (with Prometheus) the client's request total equals the count the target served."""
     single_out, _ = smoke_run
     out = tmp_path / "run"
-    args = ["run", "smoke", "--duration", "12s", "--workers", "2", "--no-prometheus"]
+    args = ["run", "smoke", "--duration", "12s", "--workers", "2"]
     done = run_agentload([*args, "--out", str(out)])
     try:
         single, multi = summary(single_out), summary(out)
@@ -91,6 +92,9 @@ def test_workers_give_the_same_summary_structure_and_verdicts(smoke_run, tmp_pat
         verdicts = [(g["expr"], g["passed"]) for g in multi["gates"]]
         assert verdicts == [(g["expr"], g["passed"]) for g in single["gates"]]
         assert len(multi["meta"]["pids"]["locust"]) == 3
+        server = multi["server_side"]
+        if server.get("requests") is not None:
+            assert multi["totals"]["requests"] == server["requests"]
         assert alive(all_child_pids(out)) == []
     finally:
         end_all(all_child_pids(out))

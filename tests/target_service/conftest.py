@@ -3,7 +3,8 @@
     launch.engine(**env) -> Proc         python -m target_service.engine on a free port
     launch.api(engine_url, **env) -> Proc  python -m target_service.api on a free port
     module_launch                        the same, shared by one test module
-    service                              one engine + API for a whole session (fast engine)
+    service                              `python -m target_service` for a whole session (fast
+                                         engine, default agent settings): .url, .engine_url
     scrape(url) -> Samples               parsed /metrics: samples[name][labels] -> value
 
 Every process is ended by its PID when its fixture tears down. Environment values are strings;
@@ -23,7 +24,15 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support import API_KEY, ROOT, free_port, stop_process, wait_ready
+from tests.support import (
+    API_KEY,
+    ROOT,
+    RunningService,
+    free_port,
+    run_target_service,
+    stop_process,
+    wait_ready,
+)
 
 FAST_ENGINE = {
     "ENGINE_TTFT_MS": "10",
@@ -86,8 +95,9 @@ class Launcher:
             "/healthz",
         )
 
-    def api(self, engine_url: str, **env: str) -> Proc:
-        """The agent API in front of `engine_url` (own job database)."""
+    def api(self, engine_url: str, ready_path: str = "/readyz", **env: str) -> Proc:
+        """The agent API in front of `engine_url` (own job database); started when
+        `ready_path` answers 200 (`/healthz` for an API whose engine is down)."""
         db = self.tmp / f"jobs-{len(self.started)}.sqlite"
         return self._start(
             "target_service.api",
@@ -97,7 +107,7 @@ class Launcher:
                 "AGENT_RESEARCH_CORPUS_CACHE": str(self.corpus_cache),
                 **env,
             },
-            "/readyz",
+            ready_path,
         )
 
     def close(self) -> None:
@@ -133,27 +143,15 @@ def module_launch(
         launcher.close()
 
 
-@dataclass
-class Service:
-    """An engine and an agent API in front of it."""
-
-    engine: Proc
-    api: Proc
-
-    @property
-    def url(self) -> str:
-        return self.api.url
-
-
 @pytest.fixture(scope="session")
-def service(tmp_path_factory: pytest.TempPathFactory, corpus_cache: Path) -> Iterator[Service]:
-    """A session-wide engine + agent API with default agent settings (no admin key)."""
-    launcher = Launcher(tmp_path_factory.mktemp("service"), corpus_cache)
-    try:
-        engine = launcher.engine()
-        yield Service(engine, launcher.api(engine.url))
-    finally:
-        launcher.close()
+def service(
+    tmp_path_factory: pytest.TempPathFactory, corpus_cache: Path
+) -> Iterator[RunningService]:
+    """The whole `python -m target_service` (supervisor, fast engine, API with default
+    settings and no admin key) for a test session."""
+    env = {**FAST_ENGINE, "AGENT_RESEARCH_CORPUS_CACHE": str(corpus_cache)}
+    with run_target_service(tmp_path_factory.mktemp("service"), env) as running:
+        yield running
 
 
 def parse_metrics(text: str) -> Samples:

@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from tests.support import API_KEY
+from tests.support import API_KEY, free_port
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 CODEGEN = "/v1/agents/codegen"
@@ -26,11 +26,11 @@ def _breaker(client: httpx.Client) -> str:
     return client.get("/v1/status", headers=AUTH).json()["circuit_breaker"]
 
 
-@pytest.fixture
-def drill(launch):
+@pytest.fixture(scope="module")
+def drill_procs(module_launch):
     """An engine and an agent API with an admin key, a breaker of 3 and a 1 s reset."""
-    engine = launch.engine()
-    api = launch.api(
+    engine = module_launch.engine()
+    api = module_launch.api(
         engine.url,
         AGENT_ADMIN_KEY=ADMIN,
         AGENT_BREAKER_THRESHOLD="3",
@@ -41,8 +41,17 @@ def drill(launch):
         AGENT_CACHE_SIZE="0",
         AGENT_FAULT_SEED="7",
     )
+    return api, engine
+
+
+@pytest.fixture
+def drill(drill_procs):
+    """A client of the drill API; faults are reset after each test."""
+    api, engine = drill_procs
     with httpx.Client(base_url=api.url, timeout=15) as client:
         yield client, api, engine
+        reset = {"error_rate": 0, "latency_ms": 0, "engine_outage": False}
+        assert client.post("/admin/faults", headers=ADMIN_AUTH, json=reset).status_code == 200
 
 
 def test_admin_faults_require_the_admin_key(drill):
@@ -59,6 +68,7 @@ def test_admin_faults_require_the_admin_key(drill):
 def test_injected_errors_and_latency_apply_to_agent_calls(drill, scrape, metric):
     """error_rate 1 answers every agent call 500 (counted as error); latency delays calls."""
     client, api, _ = drill
+    errors = metric(scrape(api.url), "agent_task_outcomes_total", agent="codegen", outcome="error")
     client.post("/admin/faults", headers=ADMIN_AUTH, json={"error_rate": 1.0})
     for _ in range(3):
         response = client.post(CODEGEN, headers=AUTH, json={"prompt": "fail me"})
@@ -68,7 +78,8 @@ def test_injected_errors_and_latency_apply_to_agent_calls(drill, scrape, metric)
     bad_input = client.post(CODEGEN, headers=AUTH, json={"prompt": ""})
     assert bad_input.status_code == 422  # bad input is never answered with a fault
     samples = scrape(api.url)
-    assert metric(samples, "agent_task_outcomes_total", agent="codegen", outcome="error") == 3
+    after = metric(samples, "agent_task_outcomes_total", agent="codegen", outcome="error")
+    assert after == errors + 3
     client.post("/admin/faults", headers=ADMIN_AUTH, json={"error_rate": 0, "latency_ms": 300})
     started = time.perf_counter()
     response = client.post(CODEGEN, headers=AUTH, json={"prompt": "slow me"})
@@ -82,6 +93,7 @@ def test_outage_opens_the_breaker_which_half_opens_and_closes(drill, scrape, met
     """An engine outage gives 503s until the breaker opens (fast 503s, gauge 1); after the
     outage a half-open probe succeeds and the breaker closes (gauge 0)."""
     client, api, engine = drill
+    assert _breaker(client) == "closed"
     assert client.post("/admin/faults", headers=ADMIN_AUTH, json={"engine_outage": True}).json()[
         "engine_outage"
     ]
@@ -118,3 +130,27 @@ def test_outage_opens_the_breaker_which_half_opens_and_closes(drill, scrape, met
     assert response.status_code == 200
     assert client.get("/v1/status", headers=AUTH).json()["circuit_breaker"] == "closed"
     assert metric(scrape(api.url), "agent_circuit_breaker_state") == 0
+
+
+def test_without_an_engine_the_api_is_live_not_ready_and_answers_503(launch, scrape, metric):
+    """With no engine listening: /healthz 200, /readyz 503, status degraded, code-gen 503
+    (unreachable) until the breaker opens."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    api = launch.api(dead, ready_path="/healthz", AGENT_BREAKER_THRESHOLD="2",
+                     AGENT_ENGINE_RETRY_ATTEMPTS="2", AGENT_ENGINE_RETRY_INITIAL_S="0.01",
+                     AGENT_ENGINE_RETRY_MAX_S="0.02")  # fmt: skip
+    with httpx.Client(base_url=api.url, timeout=15) as client:
+        assert client.get("/readyz").status_code == 503
+        status = client.get("/v1/status", headers=AUTH).json()
+        assert status["status"] == "degraded" and status["engine"]["reachable"] is False
+        assert status["engine"]["slots_total"] is None
+        for _ in range(2):
+            response = client.post(CODEGEN, headers=AUTH, json={"prompt": "no engine"})
+            assert response.status_code == 503
+            assert "engine unreachable (ConnectError)" in response.json()["detail"]
+        response = client.post(CODEGEN, headers=AUTH, json={"prompt": "no engine"})
+        assert "circuit breaker open" in response.json()["detail"]
+    samples = scrape(api.url)
+    engine_calls = "agent_engine_request_duration_seconds_count"
+    assert metric(samples, engine_calls, outcome="unavailable") == 2
+    assert metric(samples, "agent_task_outcomes_total", agent="codegen", outcome="error") == 3

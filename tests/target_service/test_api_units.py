@@ -8,7 +8,7 @@ import sys
 import pytest
 from pydantic import ValidationError
 
-from target_service.api.breaker import BreakerOpen, BreakerState, CircuitBreaker
+from target_service.api.breaker import BreakerOpen, BreakerState, CircuitBreaker, Outcome
 from target_service.api.codegen import extract_code, is_valid
 from target_service.api.deps import KeyRing, key_id
 from target_service.api.settings import AgentSettings
@@ -75,10 +75,10 @@ def test_bad_setting_exits_2_with_one_line():
 
 def test_key_ring_identifies_only_configured_keys():
     ring = KeyRing(("key-one-111", "key-two-222"))
-    assert ring.identify("key-two-222") == key_id("key-two-222")
+    assert ring.identify(b"key-two-222") == key_id("key-two-222")
     assert len(key_id("key-two-222")) == 16
-    assert ring.identify("key-two-22") is None
-    assert ring.identify("") is None
+    assert ring.identify(b"key-two-22") is None
+    assert ring.identify(b"") is None
 
 
 class _Clock:
@@ -113,8 +113,9 @@ def test_breaker_opens_half_opens_with_one_probe_and_closes():
 def test_breaker_failed_probe_reopens_and_saturation_is_neutral():
     clock = _Clock()
     breaker = CircuitBreaker(2, 1.0, clock=clock)
-    for outcome in ("failure", "neutral", "failure"):
-        breaker.release(outcome, breaker.acquire())  # type: ignore[arg-type]
+    outcomes: tuple[Outcome, ...] = ("failure", "neutral", "failure")
+    for outcome in outcomes:
+        breaker.release(outcome, breaker.acquire())
     assert breaker.state is BreakerState.OPEN
     clock.now = 1.0
     breaker.release("neutral", breaker.acquire())  # a 429 probe: still half-open
@@ -130,3 +131,10 @@ def test_code_is_taken_from_a_fence_and_validated():
     assert not is_valid("def f(:\n", "python")
     assert not is_valid("   ", "python")
     assert not is_valid("x = '\0'", "python") or is_valid("x = 1", "python")
+
+
+def test_every_setting_is_documented_with_its_default():
+    """docs/agent-api.md lists every AGENT_* variable."""
+    text = (ROOT / "docs" / "agent-api.md").read_text()
+    for name in AgentSettings.model_fields:
+        assert f"| `AGENT_{name.upper()}` |" in text, name

@@ -9,9 +9,8 @@ cache refreshed in the background, so this never waits on the engine.
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Request, Response
+from pydantic_core import to_json
 
 from target_service.api.breaker import BreakerState
 from target_service.api.deps import BEARER_SECURITY, authenticate
@@ -53,4 +52,4 @@ async def agent_status(request: Request) -> Response:
         "engine": {"reachable": engine_state is not None, **(engine_state or _NO_ENGINE_STATE)},
         "circuit_breaker": _BREAKER[breaker],
     }
-    return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
+    return Response(to_json(body), media_type="application/json")
