@@ -12,9 +12,10 @@ from typing import Annotated, Any
 
 import typer
 
+from agentload.config import RunConfig, WorkerLossPolicy
 from agentload.durations import parse_duration
 from agentload.errors import AgentloadError, ConfigError, ExitCode
-from agentload.orchestrator import RunConfig, WorkerLossPolicy, execute
+from agentload.orchestrator import execute
 
 app = typer.Typer(
     name="agentload",

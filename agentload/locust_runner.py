@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentload.target import free_port, kill_pid
+from agentload.target import die_with_parent, free_port, kill_pid
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = ROOT / "locustfiles" / "agents.py"
@@ -133,6 +133,7 @@ class LocustProcesses:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
 
     def exit_code(self) -> int | None:

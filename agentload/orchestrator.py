@@ -15,13 +15,12 @@ import os
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from agentload.config import RunConfig, make_out_dir
 from agentload.errors import AgentloadError, ConfigError, ExitCode, RunAborted
 from agentload.gates import Gate, parse_gates
 from agentload.profiles import Profile, load_profile
@@ -29,64 +28,6 @@ from agentload.resources import ResourceSampler
 from agentload.target import EmbeddedTarget, RemoteTarget, check_host, free_port
 
 log = logging.getLogger("agentload")
-
-
-class WorkerLossPolicy(StrEnum):
-    """What a run does when a Locust worker dies."""
-
-    FAIL = "fail"
-    CONTINUE = "continue"
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """`agentload run` options, typed (built by the CLI; None means "the profile's default")."""
-
-    phase: str
-    host: str | None = None
-    users: int | None = None
-    spawn_rate: float | None = None
-    duration: str | None = None
-    workers: int = 0
-    out: Path | None = None
-    web: bool = False
-    web_port: int = 8089
-    gates: tuple[str, ...] = ()
-    allow_remote: bool = False
-    baseline: Path | None = None
-    on_worker_loss: WorkerLossPolicy = WorkerLossPolicy.FAIL
-    ready_timeout: float = 30.0
-    pid: int | None = None
-    prometheus: str | None = None
-    no_prometheus: bool = False
-    results_root: Path = Path("results")
-    options: dict[str, Any] = field(default_factory=dict)
-
-
-def _make_out_dir(config: RunConfig, started: datetime) -> Path:
-    """The run folder (created and checked writable); `results/latest` points at a default one."""
-    if config.out is not None:
-        out = config.out
-    else:
-        out = config.results_root / f"{started:%Y%m%dT%H%M%SZ}-{config.phase}"
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".agentload-write-test"
-        probe.write_text("ok", encoding="utf-8")
-        probe.unlink()
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise ConfigError(f"output folder {str(out)!r} is not writable: {reason}") from None
-    if config.out is None:
-        latest = config.results_root / "latest"
-        tmp = config.results_root / f".latest-{os.getpid()}"
-        try:
-            tmp.unlink(missing_ok=True)
-            tmp.symlink_to(out.name)
-            os.replace(tmp, latest)
-        except OSError as exc:
-            log.warning("could not point %s at %s: %s", latest, out, exc)
-    return out
 
 
 class Orchestrator:
@@ -112,6 +53,7 @@ class Orchestrator:
         self.abort_reason: str | None = None
         self.gate_abort: str | None = None
         self.config_error: str | None = None
+        self.regression = False
         self.sections: dict[str, Any] = {}
         self.notes: list[str] = []
         self._stopped = False
@@ -132,7 +74,7 @@ class Orchestrator:
             check_host(cfg.host, cfg.allow_remote)
         if cfg.workers and cfg.web:
             raise ConfigError("--web and --workers cannot be combined; use one or the other")
-        self.out_dir = _make_out_dir(cfg, self.started_at)
+        self.out_dir = make_out_dir(cfg, self.started_at)
         handler = logging.FileHandler(self.out_dir / "runner.log", encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s agentload %(levelname)s %(message)s"))
         handler.setLevel(logging.DEBUG)
@@ -220,12 +162,16 @@ class Orchestrator:
         from agentload import prometheus as prom
 
         session = self.prometheus
+        if self.signal_name is not None:
+            self.server_side = prom.missing_server_side(f"run interrupted by {self.signal_name}")
+            session.stop()
+            return
         try:
             start, end = self.load_window[0], time.time()
             entries = (_read_json(self.out_dir / "final.json") or {}).get("entries")
             self.server_side = prom.server_side(session.url, start, end, entries)
             prom.export_series(session.url, start, end, self.out_dir)
-        except (prom.PrometheusError, IndexError, OSError) as exc:
+        except Exception as exc:  # Prometheus gone mid-run or a query failing: report, go on
             reason = f"Prometheus query failed: {exc}" if self.load_window else "no load ran"
             self.server_side = prom.missing_server_side(reason)
             log.warning("server-side view missing: %s", reason)

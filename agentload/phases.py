@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from agentload.config import WorkerLossPolicy
 from agentload.errors import ConfigError, RunAborted
 from agentload.gates import evaluate, parse_gates, should_abort
 from agentload.knee import Step, find_knee, stress_section
@@ -253,8 +254,6 @@ class _Watch:
                 raise RunAborted(problem) from None
 
     def worker_lost(self, lost: dict[str, int | None]) -> None:
-        from agentload.orchestrator import WorkerLossPolicy
-
         message = f"locust worker pid {lost['pid']} died (exit code {lost['exit_code']})"
         self.orch.lost_workers.append(lost)
         if self.orch.config.on_worker_loss is WorkerLossPolicy.FAIL:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from agentload.errors import AgentloadError
-from agentload.target import kill_pid
+from agentload.target import die_with_parent, kill_pid
 
 FLAMEGRAPH = "flamegraph.svg"
 SPEEDSCOPE = "profile.speedscope.json"
@@ -78,6 +78,7 @@ class PySpy:
                         stdout=log,
                         stderr=subprocess.STDOUT,
                         start_new_session=True,
+                        preexec_fn=die_with_parent,
                     )
                 )
 

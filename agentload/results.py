@@ -85,12 +85,13 @@ def _report(orch: Orchestrator, code: ExitCode) -> ExitCode:
         build_report(orch.out_dir)
     except Exception as exc:  # a report problem must not hide the run's verdict
         log.warning("report.html not written: %s: %s", type(exc).__name__, exc)
-    if orch.config.baseline is not None and code is ExitCode.OK:
+    if orch.config.baseline is not None and code in (ExitCode.OK, ExitCode.GATE_FAILED):
         try:
             from agentload.report.commands import compare_after_run
 
             if compare_after_run(orch.config.baseline, orch.out_dir) != 0:
                 log.error("regression against baseline %s", orch.config.baseline)
+                orch.regression = True
                 return ExitCode.GATE_FAILED
         except AgentloadError as exc:
             log.error("baseline comparison: %s", exc)
@@ -110,7 +111,9 @@ def _last_lines(orch: Orchestrator, summary: dict[str, Any], code: ExitCode) -> 
         why = "; ".join(f"gate {g['expr']!r} failed: {g.get('reason', '')}" for g in failed)
         if orch.gate_abort:
             why = f"stopped early ({orch.gate_abort}); {why}"
-    elif code is ExitCode.GATE_FAILED:
+        if orch.regression:
+            why += f"; regression against baseline {orch.config.baseline}"
+    elif orch.regression:
         why = f"regression against baseline {orch.config.baseline}"
     else:
         why = f"all {len(gates)} gates passed"

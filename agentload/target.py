@@ -10,6 +10,7 @@ Failures raise `RunAborted` (target died or never ready) or `ConfigError` (bad `
 
 from __future__ import annotations
 
+import ctypes
 import ipaddress
 import os
 import re
@@ -32,7 +33,17 @@ import psutil
 from agentload.errors import ConfigError, RunAborted
 
 _PID_LINE = re.compile(r"target_service: (?P<child>\w+) pid=(?P<pid>\d+) url=(?P<url>\S+)")
+_PR_SET_PDEATHSIG = 1
+# Looked up once in the parent: nothing but the call itself may run between fork and exec.
+_PRCTL = ctypes.CDLL(None).prctl if sys.platform.startswith("linux") else None
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+def die_with_parent() -> None:
+    """`preexec_fn` for children: on Linux they get SIGTERM if the runner dies (even by SIGKILL),
+    so a killed runner leaves no target or Locust behind. Only a foreign call runs in the child."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
 
 
 def free_port() -> int:
@@ -151,6 +162,7 @@ class EmbeddedTarget:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         self.pids["supervisor"] = self.process.pid
         assert self.process.stdout is not None

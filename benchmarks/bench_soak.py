@@ -48,6 +48,10 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if args.minutes <= 0 or args.interval_s <= 0 or (args.users is not None and args.users < 1):
         parser.error("--minutes and --interval-s must be > 0, --users >= 1")
+    if args.warmup_s is None:
+        args.warmup_s = min(60.0, 0.2 * args.minutes * 60)
+    if not 0 <= args.warmup_s < args.minutes * 60:
+        parser.error(f"--warmup-s {args.warmup_s:g} must be >= 0 and shorter than the run")
     return args
 
 
@@ -73,10 +77,14 @@ def rss(pids: list[int]) -> int | None:
     return total if seen else None
 
 
-def sample_until_done(
-    runner: subprocess.Popen[str], run_dir: Path, warmup_s: float, interval_s: float
-) -> tuple[dict[str, int], dict[str, int], dict[str, int], float]:
-    """RSS per process after the warm-up, at the last reading, and the peak; load seconds."""
+def sample_load(
+    runner: subprocess.Popen[str], run_dir: Path, load_s: float, warmup_s: float, interval_s: float
+) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """RSS per process after the warm-up, at the last reading of the load, and the peak.
+
+    Readings stop a second before the load's planned end: Locust's end-of-run work (CSV and
+    HTML reports) is not part of the soak.
+    """
     deadline = time.monotonic() + 120
     while not all(name in logged_pids(run_dir) for name in PROCESSES):
         if runner.poll() is not None or time.monotonic() > deadline:
@@ -89,7 +97,7 @@ def sample_until_done(
     last: dict[str, int] = {}
     peak: dict[str, int] = {}
     next_report = started + 60
-    while runner.poll() is None:
+    while runner.poll() is None and time.monotonic() - started < load_s - 1:
         reading = {name: rss(pids[name]) for name in PROCESSES}
         if any(value is None for value in reading.values()):
             break  # the load has ended: keep the last full reading as the end
@@ -103,8 +111,8 @@ def sample_until_done(
         if time.monotonic() >= next_report:
             print(f"{time.monotonic() - started:5.0f}s: {_mb(current)}", flush=True)
             next_report += 60
-        time.sleep(interval_s)
-    return warm, last, peak, time.monotonic() - started
+        time.sleep(max(0.0, min(interval_s, started + load_s - 1 - time.monotonic())))
+    return warm, last, peak
 
 
 def _mb(values: dict[str, int]) -> str:
@@ -145,40 +153,47 @@ def run_totals(run_dir: Path) -> dict[str, Any]:
     return totals
 
 
-def main() -> int:
-    args = parse_args()
+def soak(args: argparse.Namespace, run_dir: Path) -> int:
+    """One soak run into `run_dir`; prints the readings and the verdict on the goal."""
     seconds = int(args.minutes * 60)
-    warmup_s = args.warmup_s if args.warmup_s is not None else min(60.0, 0.2 * seconds)
-    if warmup_s >= seconds:
-        raise SystemExit(f"bench_soak: --warmup-s {warmup_s:g} must be shorter than the run")
-    run_dir = args.out or Path(tempfile.mkdtemp(prefix="agentload-soak-")) / "run"
+    warmup_s = float(args.warmup_s)
     command = [str(AGENTLOAD), "run", "smoke", "--duration", f"{seconds}s", "--no-prometheus"]
     command += ["--out", str(run_dir)] + (["--users", str(args.users)] if args.users else [])
     print(f"soak: {' '.join(command[1:])}", flush=True)
     run_dir.mkdir(parents=True, exist_ok=True)
-    with (run_dir.parent / f"{run_dir.name}-console.log").open("w") as console:
+    with (run_dir / "soak-console.log").open("w") as console:
         runner = subprocess.Popen(
             command, cwd=ROOT, stdout=console, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, "CI": "true"},
         )  # fmt: skip
     try:
-        warm, last, peak, load_s = sample_until_done(runner, run_dir, warmup_s, args.interval_s)
+        warm, last, peak = sample_load(runner, run_dir, seconds, warmup_s, args.interval_s)
         runner.wait(timeout=180)
     finally:
         stop(runner)
     if not warm or not last:
-        print(f"bench_soak: the load ended before the warm-up reading ({load_s:.0f}s)")
+        print(f"bench_soak: the load ended before the warm-up reading; see {run_dir}")
         return 1
     met = report(warm, last, peak)
     totals = run_totals(run_dir)
     print(
-        f"\nload {load_s:.0f}s: {totals.get('requests', 0)} requests, "
+        f"\nload {seconds}s: {totals.get('requests', 0)} requests, "
         f"{totals.get('rps') or 0:.1f} rps, error rate {100 * (totals.get('error_rate') or 0):.2f}%"
-        f"; runner exit {runner.returncode}; results in {run_dir}"
+        f"; runner exit {runner.returncode}"
     )
     verdict = "met" if met else "NOT met"
     print(f"goal: RSS growth < {GOAL_PCT:g}% after warm-up for every process: {verdict}")
     return 0
+
+
+def main() -> int:
+    args = parse_args()
+    if args.out is not None:
+        code = soak(args, args.out)
+        print(f"results in {args.out}")
+        return code
+    with tempfile.TemporaryDirectory(prefix="agentload-soak-") as tmp:
+        return soak(args, Path(tmp) / "run")
 
 
 if __name__ == "__main__":

@@ -96,6 +96,7 @@ def create_app(settings: AgentSettings | None = None) -> FastAPI:
     app.state.keys = KeyRing(settings.api_keys)
     app.state.faults = FaultState(settings)
     app.state.research = None
+    app.state.status_snapshot = status.StatusSnapshot(settings.status_cache_s)
     install_error_handlers(app)
     app.include_router(status.router, responses=AUTH_ERRORS)  # first: the hottest route
     app.include_router(health.router)

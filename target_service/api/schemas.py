@@ -68,7 +68,7 @@ class AgentStatus(BaseModel):
 
     status: Literal["ok", "degraded"]
     uptime_s: float
-    in_flight: int = Field(description="HTTP requests being served, this one included.")
+    in_flight: int = Field(description="HTTP requests being served when the snapshot was taken.")
     agent_calls_in_flight: int
     agent_calls_max: int
     jobs: dict[str, int]

@@ -39,7 +39,7 @@ class AgentSettings(BaseSettings):
     breaker_reset_s: float = Field(default=5.0, gt=0, le=600)
     cache_ttl_s: float = Field(default=60.0, ge=0, le=86_400)
     cache_size: int = Field(default=1024, ge=0, le=1_000_000)
-    status_cache_s: float = Field(default=0.5, ge=0, le=60)
+    status_cache_s: float = Field(default=0.25, ge=0, le=60)
 
     # Overload and input limits
     max_in_flight: int = Field(default=256, ge=1, le=100_000)

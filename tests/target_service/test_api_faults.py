@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -40,6 +41,7 @@ def drill_procs(module_launch):
         AGENT_ENGINE_RETRY_MAX_S="0.02",
         AGENT_CACHE_SIZE="0",
         AGENT_FAULT_SEED="7",
+        AGENT_STATUS_CACHE_S="0",  # each status read shows the breaker as it is now
     )
     return api, engine
 
@@ -154,3 +156,29 @@ def test_without_an_engine_the_api_is_live_not_ready_and_answers_503(launch, scr
     engine_calls = "agent_engine_request_duration_seconds_count"
     assert metric(samples, engine_calls, outcome="unavailable") == 2
     assert metric(samples, "agent_task_outcomes_total", agent="codegen", outcome="error") == 3
+
+
+def test_an_engine_lost_mid_stream_ends_the_stream_with_an_error_event(launch, scrape, metric):
+    """Once tokens have flowed the call cannot be retried: killing the engine mid-stream
+    ends the SSE stream with `event: error` (503) and counts an error outcome."""
+    engine = launch.engine(ENGINE_TOKENS_PER_S="20", ENGINE_OUTPUT_TOKENS="200")
+    api = launch.api(engine.url, AGENT_CACHE_SIZE="0")
+    request = {"prompt": "a long stream", "max_tokens": 200, "stream": True}
+    events: list[tuple[str, dict]] = []
+    with httpx.Client(base_url=api.url, timeout=15) as client:
+        with client.stream("POST", CODEGEN, headers=AUTH, json=request) as response:
+            assert response.status_code == 200
+            kind = ""
+            for line in response.iter_lines():
+                if line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: "):
+                    events.append((kind, json.loads(line[6:])))
+                    if len(events) == 3:
+                        engine.process.kill()  # by PID; the launcher's teardown reaps it
+    assert [k for k, _ in events[:3]] == ["token"] * 3
+    assert events[-1][0] == "error"
+    assert events[-1][1]["status"] == 503
+    assert "engine unreachable" in events[-1][1]["detail"]
+    samples = scrape(api.url)
+    assert metric(samples, "agent_task_outcomes_total", agent="codegen", outcome="error") == 1

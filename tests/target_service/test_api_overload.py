@@ -21,7 +21,7 @@ TINY_ENGINE = {
     "ENGINE_TOKENS_PER_S": "100",
     "ENGINE_OUTPUT_TOKENS": "30",
 }
-NO_CACHE = {"AGENT_CACHE_SIZE": "0"}
+NO_CACHE = {"AGENT_CACHE_SIZE": "0", "AGENT_STATUS_CACHE_S": "0"}
 
 
 @pytest.fixture(scope="module")

@@ -1,16 +1,19 @@
 """Scenario A: `GET /v1/status`, the agent manager's status.
 
 The hot path of the suite's cheapest scenario, kept close to a bare route: no dependency
-injection (the key is checked by `authenticate`, the security scheme declared for OpenAPI) and
-the JSON written directly rather than validated through the response model, which still
-documents it (Schemathesis checks the answers conform). The engine's state is read from a
-cache refreshed in the background, so this never waits on the engine.
+injection (the key is checked by `authenticate`, the security scheme declared for OpenAPI),
+and the body is a snapshot rebuilt at most every `AGENT_STATUS_CACHE_S` (JSON written
+directly; the response model documents it and Schemathesis checks the answers conform). The
+engine's state comes from a cache refreshed in the background, so this never waits on it.
 """
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, Request, Response
 from pydantic_core import to_json
+from starlette.datastructures import State
 
 from target_service.api.breaker import BreakerState
 from target_service.api.deps import BEARER_SECURITY, authenticate
@@ -29,27 +32,50 @@ _BREAKER: dict[BreakerState, BreakerName] = {
 _NO_ENGINE_STATE = {"slots_busy": None, "slots_total": None, "queue_depth": None, "queue_max": None}
 
 
-@router.get("/status", response_model=AgentStatus, openapi_extra=BEARER_SECURITY)
-async def agent_status(request: Request) -> Response:
-    """In-flight requests, jobs by state, engine slots and queue, breaker state, uptime."""
-    authenticate(request)
-    state = request.app.state
+class StatusSnapshot:
+    """The status body, rebuilt when it is older than `max_age_s` (0: on every request)."""
+
+    def __init__(self, max_age_s: float) -> None:
+        self.max_age_s = max_age_s
+        self._body = b""
+        self._taken = float("-inf")
+
+    async def body(self, state: State) -> bytes:
+        now = time.monotonic()
+        if now - self._taken >= self.max_age_s:
+            self._body = await _build(state)
+            self._taken = now
+        return self._body
+
+
+async def _build(state: State) -> bytes:
     engine: EngineClient = state.engine
     runtime: Runtime = state.runtime
-    metrics: AgentMetrics = state.metrics
     engine_state = await engine.state()
     breaker = engine.breaker.state
     research = state.research
-    metrics.status_success.inc()
     healthy = breaker is BreakerState.CLOSED and engine_state is not None
-    body = {
-        "status": "ok" if healthy else "degraded",
-        "uptime_s": round(runtime.uptime_s, 3),
-        "in_flight": runtime.http_in_flight,
-        "agent_calls_in_flight": runtime.agent_in_flight,
-        "agent_calls_max": runtime.max_in_flight,
-        "jobs": research.counts() if research is not None else {},
-        "engine": {"reachable": engine_state is not None, **(engine_state or _NO_ENGINE_STATE)},
-        "circuit_breaker": _BREAKER[breaker],
-    }
-    return Response(to_json(body), media_type="application/json")
+    return to_json(
+        {
+            "status": "ok" if healthy else "degraded",
+            "uptime_s": round(runtime.uptime_s, 3),
+            "in_flight": runtime.http_in_flight,
+            "agent_calls_in_flight": runtime.agent_in_flight,
+            "agent_calls_max": runtime.max_in_flight,
+            "jobs": research.counts() if research is not None else {},
+            "engine": {"reachable": engine_state is not None, **(engine_state or _NO_ENGINE_STATE)},
+            "circuit_breaker": _BREAKER[breaker],
+        }
+    )
+
+
+@router.get("/status", response_model=AgentStatus, openapi_extra=BEARER_SECURITY)
+async def agent_status(request: Request) -> Response:
+    """In-flight requests, jobs by state, engine slots and queue, breaker state, uptime
+    (a snapshot at most `AGENT_STATUS_CACHE_S` old)."""
+    authenticate(request)
+    state = request.app.state
+    metrics: AgentMetrics = state.metrics
+    metrics.status_success.inc()
+    snapshot: StatusSnapshot = state.status_snapshot
+    return Response(await snapshot.body(state), media_type="application/json")

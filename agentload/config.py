@@ -1,0 +1,77 @@
+"""`agentload run`'s typed configuration and its results folder (the CLI builds `RunConfig`)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from agentload.errors import ConfigError
+
+log = logging.getLogger("agentload")
+
+
+class WorkerLossPolicy(StrEnum):
+    """What a run does when a Locust worker dies."""
+
+    FAIL = "fail"
+    CONTINUE = "continue"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """`agentload run` options, typed (built by the CLI; None means "the profile's default")."""
+
+    phase: str
+    host: str | None = None
+    users: int | None = None
+    spawn_rate: float | None = None
+    duration: str | None = None
+    workers: int = 0
+    out: Path | None = None
+    web: bool = False
+    web_port: int = 8089
+    gates: tuple[str, ...] = ()
+    allow_remote: bool = False
+    baseline: Path | None = None
+    on_worker_loss: WorkerLossPolicy = WorkerLossPolicy.FAIL
+    ready_timeout: float = 30.0
+    pid: int | None = None
+    prometheus: str | None = None
+    no_prometheus: bool = False
+    results_root: Path = Path("results")
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def make_out_dir(config: RunConfig, started: datetime) -> Path:
+    """The run folder (created and checked writable); `results/latest` points at a default one."""
+    if config.out is not None:
+        out = config.out
+    else:
+        out = config.results_root / f"{started:%Y%m%dT%H%M%SZ}-{config.phase}"
+        for n in range(2, 100):  # two runs in the same second get their own folders
+            if not out.exists():
+                break
+            out = config.results_root / f"{started:%Y%m%dT%H%M%SZ}-{config.phase}-{n}"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".agentload-write-test"
+        probe.write_text("ok", encoding="utf-8")
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ConfigError(f"output folder {str(out)!r} is not writable: {reason}") from None
+    if config.out is None:
+        latest = config.results_root / "latest"
+        tmp = config.results_root / f".latest-{os.getpid()}"
+        try:
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(out.name)
+            os.replace(tmp, latest)
+        except OSError as exc:
+            log.warning("could not point %s at %s: %s", latest, out, exc)
+    return out
