@@ -74,4 +74,4 @@ def make_out_dir(config: RunConfig, started: datetime) -> Path:
             os.replace(tmp, latest)
         except OSError as exc:
             log.warning("could not point %s at %s: %s", latest, out, exc)
-    return out
+    return out.absolute()  # Locust runs in the project folder: give it absolute paths

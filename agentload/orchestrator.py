@@ -36,7 +36,6 @@ class Orchestrator:
     def __init__(self, config: RunConfig) -> None:
         self.config = config
         self.started_at = datetime.now(UTC)
-        self.t0 = time.monotonic()
         self.profile: Profile
         self.gates: list[Gate] = []
         self.out_dir = Path()
@@ -259,13 +258,17 @@ def execute(config: RunConfig) -> ExitCode:
     except ConfigError as exc:
         orch.config_error = str(exc)
         log.error("error: %s", exc)
+    except Exception as exc:  # a bug: still stop everything and keep the results
+        log.debug("internal error", exc_info=True)
+        orch.abort_reason = f"internal error {type(exc).__name__}: {exc} (traceback in runner.log)"
+        log.error("aborted: %s", orch.abort_reason)
     finally:
         orch.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     try:
         return orch.finish()
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if orch._log_file is not None:
             log.removeHandler(orch._log_file)
             orch._log_file.close()

@@ -34,7 +34,7 @@ def finish(orch: Orchestrator) -> ExitCode:
         write_junit(out / "junit.xml", summary)
     except AgentloadError as exc:
         log.error("ERROR (exit 2): %s", exc)
-        log.error("results (incomplete): %s", out)
+        log.error("results (incomplete): %s", _shown(out))
         return ExitCode.USAGE
     code = _report(orch, code)
     _last_lines(orch, summary, code)
@@ -127,7 +127,15 @@ def _last_lines(orch: Orchestrator, summary: dict[str, Any], code: ExitCode) -> 
         _pct(totals.get("agent_success_rate")),
     )
     log.info("%s %s (exit %d): %s", phase, verdict, int(code), why)
-    log.info("results: %s (summary.json, junit.xml, report.html, runner.log)", orch.out_dir)
+    log.info("results: %s (summary.json, junit.xml, report.html, runner.log)", _shown(orch.out_dir))
+
+
+def _shown(path: Path) -> str:
+    """The path relative to the working folder when it is inside it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _pct(value: Any) -> str:

@@ -25,7 +25,12 @@ def _add_options(parser: Any, **_kw: Any) -> None:
         "--client-metrics-port",
         type=int,
         default=0,
-        help="Serve client-side Prometheus metrics on 127.0.0.1:PORT (off if 0)",
+        help="Serve client-side Prometheus metrics on HOST:PORT (off if 0)",
+    )
+    group.add_argument(
+        "--client-metrics-host",
+        default="127.0.0.1",
+        help="Address the client-side metrics listen on (0.0.0.0 in containers)",
     )
     group.add_argument(
         "--scenario-config",

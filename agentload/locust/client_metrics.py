@@ -111,10 +111,10 @@ def _single(name: str, documentation: str) -> HistogramMetricFamily:
 _server: Any = None
 
 
-def serve(environment: Any, port: int) -> CollectorRegistry:
-    """Start the exporter on 127.0.0.1:``port`` with a registry of its own."""
+def serve(environment: Any, port: int, host: str = "127.0.0.1") -> CollectorRegistry:
+    """Start the exporter on ``host``:``port`` with a registry of its own."""
     global _server
     registry = CollectorRegistry(auto_describe=False)
     registry.register(LocustCollector(environment))
-    _server = start_http_server(port, addr="127.0.0.1", registry=registry)
+    _server = start_http_server(port, addr=host, registry=registry)
     return registry

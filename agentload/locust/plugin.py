@@ -96,10 +96,11 @@ def _on_init(environment: Any, **_kw: Any) -> None:
         timeline.install(environment, Path(options.agentload_out))
     if options.client_metrics_port:
         port = int(options.client_metrics_port)
+        host = str(options.client_metrics_host)
         try:
-            client_metrics.serve(environment, port)
+            client_metrics.serve(environment, port, host)
         except OSError as exc:
-            _fail(f"--client-metrics-port {port}: cannot listen on 127.0.0.1:{port} ({exc})")
+            _fail(f"--client-metrics-port {port}: cannot listen on {host}:{port} ({exc})")
 
 
 def _fail(message: str, quiet: bool = False) -> NoReturn:

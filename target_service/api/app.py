@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from target_service.api.deps import KeyRing
 from target_service.api.engine_client import EngineClient
-from target_service.api.errors import install_error_handlers
+from target_service.api.errors import install_error_handlers, route_methods
 from target_service.api.faults import FaultState
 from target_service.api.metrics import AgentMetrics
 from target_service.api.middleware import AgentHTTPMiddleware
@@ -98,12 +98,16 @@ def create_app(settings: AgentSettings | None = None) -> FastAPI:
     app.state.research = None
     app.state.status_snapshot = status.StatusSnapshot(settings.status_cache_s)
     install_error_handlers(app)
-    app.include_router(status.router, responses=AUTH_ERRORS)  # first: the hottest route
+    research_router = _research_router()
+    status.add_status_route(app, AUTH_ERRORS)  # first, and on the app: the hottest route
     app.include_router(health.router)
     app.include_router(codegen.router, responses={**AUTH_ERRORS, **BODY_ERRORS})
-    app.include_router(_research_router(), responses={**AUTH_ERRORS, **BODY_ERRORS})
+    app.include_router(research_router, responses={**AUTH_ERRORS, **BODY_ERRORS})
+    routers = [app.router, health.router, codegen.router, research_router]
     if settings.admin_key is not None:
         app.include_router(admin.router)
+        routers.append(admin.router)
+    app.state.route_methods = route_methods(route for r in routers for route in r.routes)
     metrics_app = _MetricsEndpoint(make_asgi_app(registry=metrics.registry))
     app.router.routes.append(Route("/metrics", metrics_app, include_in_schema=False))
     app.add_middleware(

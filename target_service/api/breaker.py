@@ -5,9 +5,9 @@
     half-open   one probe call passes (others fail fast); success closes, failure re-opens
 
 A small class rather than a library: the agent needs exactly one probe at a time in half-open,
-a "neutral" outcome for a saturated engine (429 is not a failure of the engine's health) and a
-state callback for the `agent_circuit_breaker_state` gauge, all without a lock on asyncio's
-single thread.
+a "neutral" outcome for a saturated engine (429 is not a failure of the engine's health), a
+`state` that turns half-open by itself when read (the `agent_circuit_breaker_state` gauge
+reads it at scrape time), all without a lock on asyncio's single thread.
 """
 
 from __future__ import annotations

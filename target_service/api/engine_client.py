@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -25,7 +24,7 @@ from cachetools import TTLCache
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
-from target_service.api.breaker import BreakerState, CircuitBreaker, Outcome
+from target_service.api.breaker import CircuitBreaker, Outcome
 from target_service.api.engine_protocol import (
     Completion,
     EngineError,
@@ -34,6 +33,7 @@ from target_service.api.engine_protocol import (
     EngineUnavailable,
 )
 from target_service.api.metrics import AgentMetrics
+from target_service.api.openai_stream import parse_chunk
 from target_service.api.settings import AgentSettings
 
 TokenCallback = Callable[[str], Awaitable[None]]
@@ -217,26 +217,24 @@ class EngineClient:
                         continue
                     data = line[5:].strip()
                     if data == "[DONE]":
-                        break
-                    chunk = json.loads(data)
-                    if chunk.get("usage"):
-                        usage = chunk["usage"]
-                    for choice in chunk.get("choices") or ():
-                        delta = (choice.get("delta") or {}).get("content")
-                        if delta:
-                            if ttft is None:
-                                ttft = time.perf_counter() - started
-                            parts.append(delta)
-                            emitted[0] = True
-                            if on_token is not None:
-                                await on_token(delta)
-                        finish_reason = choice.get("finish_reason") or finish_reason
+                        continue  # read the body to its end, so the connection is kept alive
+                    deltas, chunk_usage, finish = parse_chunk(data)
+                    usage = chunk_usage or usage
+                    finish_reason = finish or finish_reason
+                    for delta in deltas:
+                        if ttft is None:
+                            ttft = time.perf_counter() - started
+                        parts.append(delta)
+                        emitted[0] = True
+                        if on_token is not None:
+                            await on_token(delta)
         except httpx.ConnectTimeout:
             raise _Transient(EngineUnavailable("engine unreachable (ConnectTimeout)")) from None
         except httpx.TimeoutException as exc:
             raise EngineTimeout(f"engine timed out ({type(exc).__name__})") from None
-        except (httpx.TransportError, json.JSONDecodeError) as exc:
-            error = EngineUnavailable(f"engine unreachable ({type(exc).__name__})")
+        except (httpx.TransportError, ValueError) as exc:
+            what = "sent a malformed stream" if isinstance(exc, ValueError) else "unreachable"
+            error = EngineUnavailable(f"engine {what} ({type(exc).__name__})")
             if emitted[0]:
                 raise error from None
             raise _Transient(error) from None
@@ -283,11 +281,6 @@ class EngineClient:
         except (httpx.HTTPError, ValueError):
             value = None
         self._state, self._state_at = value, time.monotonic()
-
-    @property
-    def breaker_state(self) -> BreakerState:
-        """The breaker's state now."""
-        return self.breaker.state
 
     async def set_outage(self, outage: bool, admin_key: str) -> None:
         """Switch the engine's simulated outage through its `/admin/faults`."""

@@ -10,9 +10,14 @@ FaultInjected                        500 (a deliberate drill fault, the only int
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Iterable
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Route
 
 from target_service.api.breaker import BreakerOpen
 from target_service.api.engine_protocol import (
@@ -65,8 +70,29 @@ async def _fault(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, 500)
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code != 405:
+        return await http_exception_handler(request, exc)
+    path = request.url.path
+    allowed: list[tuple[re.Pattern[str], set[str]]] = request.app.state.route_methods
+    methods = {method for regex, route_methods in allowed if regex.match(path)
+               for method in route_methods}  # fmt: skip
+    return JSONResponse({"detail": exc.detail}, 405, {"Allow": ", ".join(sorted(methods))})
+
+
+def route_methods(routes: Iterable[BaseRoute]) -> list[tuple[re.Pattern[str], set[str]]]:
+    """(path regex, methods) of every route, for the `Allow` header of 405 answers."""
+    return [
+        (route.path_regex, set(route.methods))
+        for route in routes
+        if isinstance(route, Route) and route.methods  # APIRoute is a Route
+    ]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers above on `app` (most specific classes first)."""
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(EngineSaturated, _saturated)
     app.add_exception_handler(Overloaded, _overloaded)
     app.add_exception_handler(BreakerOpen, _breaker_open)

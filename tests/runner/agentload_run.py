@@ -35,12 +35,15 @@ def env_with(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def run_agentload(
-    args: list[str], env: Mapping[str, str] | None = None, timeout: float = 150.0
+    args: list[str],
+    env: Mapping[str, str] | None = None,
+    timeout: float = 150.0,
+    cwd: Path = ROOT,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `agentload ARGS` to its end; its output as text."""
+    """Run `agentload ARGS` (in `cwd`) to its end; its output as text."""
     return subprocess.run(
         [*CLI, *args],
-        cwd=ROOT,
+        cwd=cwd,
         env=env_with(env),
         capture_output=True,
         text=True,

@@ -101,11 +101,13 @@ def test_workers_give_the_same_summary_structure_and_verdicts(smoke_run, tmp_pat
 
 
 def test_smoke_under_injected_faults_exits_1_with_the_failing_gate_in_junit(tmp_path: Path):
-    """AGENT_FAULT_ERROR_RATE=0.2: exit 1, and junit.xml shows the error-rate gate failing."""
-    out = tmp_path / "run"
-    args = ["run", "smoke", "--duration", "10s", "--no-prometheus", "--out", str(out)]
-    done = run_agentload(args, env={"AGENT_FAULT_ERROR_RATE": "0.2"})
+    """AGENT_FAULT_ERROR_RATE=0.2: exit 1, and junit.xml shows the error-rate gate failing.
+    Without --out the run goes to results/<UTC-timestamp>-smoke/, with results/latest to it."""
+    args = ["run", "smoke", "--duration", "10s", "--no-prometheus"]
+    done = run_agentload(args, env={"AGENT_FAULT_ERROR_RATE": "0.2"}, cwd=tmp_path)
+    out = tmp_path / "results" / "latest"
     try:
+        assert out.is_symlink() and out.resolve().name.endswith("-smoke")
         assert done.returncode == 1, done.stdout + done.stderr
         assert "smoke FAIL (exit 1)" in done.stderr and "error_rate < 1%" in done.stderr
         assert summary(out)["verdict"] == "fail"
@@ -133,12 +135,7 @@ def test_stress_knee_matches_the_engine_capacity(tmp_path: Path, engine: dict, u
     slots, ttft = int(engine["ENGINE_SLOTS"]), float(engine["ENGINE_TTFT_MS"]) / 1000
     tokens, rate = int(engine["ENGINE_OUTPUT_TOKENS"]), float(engine["ENGINE_TOKENS_PER_S"])
     capacity = slots / (ttft + tokens / rate)
-    env = {
-        **engine,
-        "ENGINE_DEGRADATION": "0",
-        "ENGINE_OUTPUT_SPREAD": "0",
-        "AGENT_CACHE_SIZE": "0",
-    }
+    env = {**engine, "ENGINE_DEGRADATION": "0", "ENGINE_OUTPUT_SPREAD": "0"}
     out = tmp_path / "run"
     args = ["run", "stress", "--users", str(users), "--duration", "48s", "--no-prometheus"]
     done = run_agentload([*args, "--out", str(out)], env=env)

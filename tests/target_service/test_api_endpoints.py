@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 
 import httpx
+import psutil
 import pytest
 
 from tests.support import API_KEY
@@ -176,6 +178,13 @@ def test_unknown_route_is_404_and_admin_is_off_by_default(client):
     assert "/admin/faults" not in client.get("/openapi.json").json()["paths"]
 
 
+def test_405_lists_every_method_of_the_path(client):
+    """A wrong method answers 405 with `Allow` naming every route of that path."""
+    response = client.put("/v1/jobs/abc", headers=AUTH)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "DELETE, GET"
+
+
 def test_every_metric_appears_with_template_route_labels(client, service, scrape, metric):
     """/metrics has every contract metric, and routes are templates, never raw ids."""
     client.get("/v1/jobs/some-raw-job-id", headers=AUTH)
@@ -212,3 +221,24 @@ def test_every_metric_appears_with_template_route_labels(client, service, scrape
         assert metric(samples, "agent_engine_tokens_total", kind=kind) > 0
     assert metric(samples, "agent_engine_request_duration_seconds_count", outcome="ok") >= 1
     assert metric(samples, "agent_circuit_breaker_state") == 0
+
+
+def test_engine_connections_are_pooled_and_kept_alive(client, service):
+    """Sequential code-gen calls reuse one pooled keep-alive connection to the engine."""
+    api_pid = int(re.search(r"api pid=(\d+)", service.log()).group(1))
+    engine_port = int(service.engine_url.rsplit(":", 1)[1])
+
+    def engine_connections() -> set[int]:
+        return {
+            conn.laddr.port
+            for conn in psutil.Process(api_pid).net_connections(kind="tcp")
+            if conn.raddr and conn.raddr.port == engine_port and conn.status == "ESTABLISHED"
+        }
+
+    client.post(CODEGEN, headers=AUTH, json={"prompt": "pool warm-up", "max_tokens": 8})
+    before = engine_connections()
+    for i in range(10):
+        body = {"prompt": f"pooled call {i}", "max_tokens": 8, "stream": i % 2 == 0}
+        assert client.post(CODEGEN, headers=AUTH, json=body).status_code == 200
+    after = engine_connections()
+    assert before and after <= before, (before, after)

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from target_service.api.breaker import BreakerOpen, BreakerState, CircuitBreaker, Outcome
 from target_service.api.codegen import extract_code, is_valid
 from target_service.api.deps import KeyRing, key_id
+from target_service.api.openai_stream import parse_chunk
 from target_service.api.settings import AgentSettings
 from tests.support import ROOT
 
@@ -138,3 +139,14 @@ def test_every_setting_is_documented_with_its_default():
     text = (ROOT / "docs" / "agent-api.md").read_text()
     for name in AgentSettings.model_fields:
         assert f"| `AGENT_{name.upper()}` |" in text, name
+
+
+def test_stream_chunks_are_parsed_and_malformed_ones_rejected():
+    """OpenAI chunks give deltas, usage and finish reason; anything else is a ValueError."""
+    chunk = '{"choices": [{"delta": {"content": "def"}, "finish_reason": null}]}'
+    assert parse_chunk(chunk) == (["def"], None, None)
+    last = '{"choices": [{"delta": {}, "finish_reason": "length"}], "usage": {"prompt_tokens": 3}}'
+    assert parse_chunk(last) == ([], {"prompt_tokens": 3}, "length")
+    for bad in ("[1]", '{"choices": [1]}', '{"usage": 5}', "{not json"):
+        with pytest.raises(ValueError):
+            parse_chunk(bad)
