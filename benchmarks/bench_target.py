@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -157,16 +159,20 @@ def bench_status(procs: _Procs, tmp: Path, args: argparse.Namespace) -> None:
     )
     procs.start([sys.executable, __file__, "--serve-bare", "--port", str(bare_port)], {},
                 f"http://127.0.0.1:{bare_port}/v1/status")  # fmt: skip
-    for port in (bare_port, api_port):
+    servers = {"bare": (bare_port, procs.started[2].pid), "agent": (api_port, procs.started[1].pid)}
+    for port, _ in servers.values():
         _measure(port, "GET", "/v1/status", 1.0, args.connections)  # warm-up
     best = {"bare": 0.0, "agent": 0.0}
+    cpu_us = {"bare": float("inf"), "agent": float("inf")}
     ratios = []
     for round_ in range(args.rounds):
-        order = [("bare", bare_port), ("agent", api_port)]
         rps = {}
-        for name, port in order if round_ % 2 == 0 else order[::-1]:
+        for name in ("bare", "agent") if round_ % 2 == 0 else ("agent", "bare"):
+            port, pid = servers[name]
+            cpu_before = _cpu_s(pid)
             result = _measure(port, "GET", "/v1/status", args.seconds, args.connections)
             assert result["failed"] == 0, f"{name}: {result}"
+            cpu_us[name] = min(cpu_us[name], (_cpu_s(pid) - cpu_before) / result["ok"] * 1e6)
             rps[name] = result["rps"]
             best[name] = max(best[name], result["rps"])
         ratios.append(rps["agent"] / rps["bare"])
@@ -175,6 +181,14 @@ def bench_status(procs: _Procs, tmp: Path, args: argparse.Namespace) -> None:
     print(f"GET /v1/status: agent API {best['agent']:.0f} req/s, bare FastAPI {best['bare']:.0f} "
           f"req/s (best of {args.rounds}); ratio of bests {best['agent'] / best['bare']:.2f}, "
           f"median ratio of rounds {statistics.median(ratios):.2f} (goal >= 0.85)")  # fmt: skip
+    print(f"  server CPU per request (least of {args.rounds}): bare {cpu_us['bare']:.0f} µs, "
+          f"agent {cpu_us['agent']:.0f} µs; ratio bare/agent {cpu_us['bare'] / cpu_us['agent']:.2f} "
+          "(the same figure without the load generator's share of the cores)")  # fmt: skip
+
+
+def _cpu_s(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
 
 
 def bench_capacity(procs: _Procs, tmp: Path, args: argparse.Namespace) -> None:
