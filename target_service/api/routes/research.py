@@ -21,7 +21,8 @@ from target_service.api.research.store import JobRecord
 from target_service.api.schemas import ErrorBody
 
 
-def get_research(request: Request) -> ResearchService:
+async def get_research(request: Request) -> ResearchService:
+    """The research service the app started (async: no thread-pool hop on every poll)."""
     research: ResearchService = request.app.state.research
     return research
 
