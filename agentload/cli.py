@@ -25,7 +25,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-PHASE_HELP = "Phase to run: smoke, load, stress or profile (defaults in profiles/<phase>.toml)."
+PHASE_HELP = (
+    "Phase to run: smoke, load, stress or profile (defaults in profiles/<phase>.toml), "
+    "or the path of a profile TOML of your own."
+)
 
 
 @app.command()

@@ -47,16 +47,16 @@ class RunConfig:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-def make_out_dir(config: RunConfig, started: datetime) -> Path:
+def make_out_dir(config: RunConfig, started: datetime, phase: str) -> Path:
     """The run folder (created and checked writable); `results/latest` points at a default one."""
     if config.out is not None:
         out = config.out
     else:
-        out = config.results_root / f"{started:%Y%m%dT%H%M%SZ}-{config.phase}"
+        out = config.results_root / f"{started:%Y%m%dT%H%M%SZ}-{phase}"
         for n in range(2, 100):  # two runs in the same second get their own folders
             if not out.exists():
                 break
-            out = config.results_root / f"{started:%Y%m%dT%H%M%SZ}-{config.phase}-{n}"
+            out = config.results_root / f"{started:%Y%m%dT%H%M%SZ}-{phase}-{n}"
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".agentload-write-test"

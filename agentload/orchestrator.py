@@ -23,7 +23,7 @@ from typing import Any
 from agentload.config import RunConfig, make_out_dir
 from agentload.errors import AgentloadError, ConfigError, ExitCode, RunAborted
 from agentload.gates import Gate, parse_gates
-from agentload.profiles import Profile, load_profile
+from agentload.profiles import Profile, apply_overrides, load_profile
 from agentload.resources import ResourceSampler
 from agentload.target import EmbeddedTarget, RemoteTarget, check_host, free_port
 
@@ -37,6 +37,7 @@ class Orchestrator:
         self.config = config
         self.started_at = datetime.now(UTC)
         self.profile: Profile
+        self.phase = config.phase
         self.gates: list[Gate] = []
         self.out_dir = Path()
         self.target: EmbeddedTarget | RemoteTarget | None = None
@@ -62,24 +63,26 @@ class Orchestrator:
     def prepare(self) -> None:
         """Load the profile and gates, check `--host`, create the results folder. ConfigError."""
         cfg = self.config
+        base = load_profile(cfg.phase)
         overrides: dict[str, Any] = {"spawn_rate": cfg.spawn_rate, "gates": list(cfg.gates)}
-        if cfg.phase != "profile":
+        if base.profile is None:
             overrides.update(users=cfg.users, duration=cfg.duration)
-        self.profile = load_profile(cfg.phase, overrides)
-        if cfg.phase == "profile":
+        self.profile = apply_overrides(base, overrides)
+        if base.profile is not None:
             self.profile = _profile_overrides(self.profile, cfg)
+        self.phase = self.profile.phase
         self.gates = parse_gates(self.profile.gates)
         if cfg.host is not None:
             check_host(cfg.host, cfg.allow_remote)
         if cfg.workers and cfg.web:
             raise ConfigError("--web and --workers cannot be combined; use one or the other")
-        self.out_dir = make_out_dir(cfg, self.started_at)
+        self.out_dir = make_out_dir(cfg, self.started_at, self.phase)
         handler = logging.FileHandler(self.out_dir / "runner.log", encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s agentload %(levelname)s %(message)s"))
         handler.setLevel(logging.DEBUG)
         log.addHandler(handler)
         self._log_file = handler
-        log.info("phase %s, results in %s", cfg.phase, self.out_dir)
+        log.info("phase %s, results in %s", self.phase, self.out_dir)
 
     def track(self, name: str, pids: list[int]) -> None:
         """Remember child PIDs (summary meta, runner.log) so a drill can check they are gone."""

@@ -270,7 +270,7 @@ class _Watch:
         if not lines:
             return None
         interim = build_summary(
-            phase=self.orch.config.phase,
+            phase=self.orch.phase,
             started_at=self.orch.started_at,
             target=self.plan.host,
             timeline=lines,
@@ -293,9 +293,7 @@ def _live_view(
         from agentload.console import LiveConsole
     except ImportError:
         return nullcontext()
-    return LiveConsole(
-        plan.out_dir / "timeline.jsonl", phase=orch.config.phase, duration_s=expected_s
-    )
+    return LiveConsole(plan.out_dir / "timeline.jsonl", phase=orch.phase, duration_s=expected_s)
 
 
 def _last_locust_line(path: Path) -> str:

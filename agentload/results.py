@@ -52,7 +52,7 @@ def _summary(orch: Orchestrator) -> tuple[dict[str, Any], ExitCode]:
     if orch.gate_abort and not orch.abort_reason:
         extra["abort_reason"] = f"early abort: {orch.gate_abort}"
     kwargs: dict[str, Any] = {
-        "phase": orch.config.phase,
+        "phase": orch.phase,
         "started_at": orch.started_at,
         "target": orch.target.url if orch.target else (orch.config.host or ""),
         "final": final,
@@ -100,7 +100,7 @@ def _report(orch: Orchestrator, code: ExitCode) -> ExitCode:
 
 
 def _last_lines(orch: Orchestrator, summary: dict[str, Any], code: ExitCode) -> None:
-    phase, verdict = orch.config.phase, str(summary.get("verdict")).upper()
+    phase, verdict = orch.phase, str(summary.get("verdict")).upper()
     gates = summary.get("gates") or []
     failed = [g for g in gates if not g.get("passed")]
     if summary.get("verdict") == "aborted":

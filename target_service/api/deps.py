@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -50,27 +51,34 @@ class KeyRing:
         return self._ids[found] if found >= 0 else None
 
 
-def authenticate(request: Request) -> str:
-    """The caller's key id from `Authorization: Bearer <key>`, or 401 with a Bearer challenge.
-
-    Plain function for hot routes that skip dependency injection (they declare the
-    `HTTPBearer` security scheme through `BEARER_SECURITY` instead).
-    """
+def authenticate_headers(headers: Iterable[tuple[bytes, bytes]], keys: KeyRing) -> str:
+    """The caller's key id from `Authorization: Bearer <key>` in raw ASGI `headers`, or 401
+    with a Bearer challenge (`HTTPException`, answered by the app's exception handler)."""
     header = b""
-    for name, value in request.scope["headers"]:
+    for name, value in headers:
         if name == b"authorization":
             header = value
             break
     scheme, _, token = header.partition(b" ")
-    if scheme.lower() != b"bearer" or not token.strip():
+    token = token.strip()
+    if not token or scheme.lower() != b"bearer":
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "missing API key: send Authorization: Bearer <key>",
             headers=_CHALLENGE,
         )  # fmt: skip
-    ident: str | None = request.app.state.keys.identify(token.strip())
+    ident = keys.identify(token)
     if ident is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid API key", headers=_CHALLENGE)
     return ident
+
+
+def authenticate(request: Request) -> str:
+    """`authenticate_headers` for a request (the key ring is `app.state.keys`).
+
+    Plain function for hot routes that skip dependency injection (they declare the
+    `HTTPBearer` security scheme through `BEARER_SECURITY` instead).
+    """
+    return authenticate_headers(request.scope["headers"], request.app.state.keys)
 
 
 async def require_api_key(

@@ -19,6 +19,7 @@ from target_service.api.metrics import AgentMetrics
 from target_service.api.runtime import Runtime
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 
 
 async def _send_413(send: Send, limit: int) -> None:
@@ -59,8 +60,31 @@ class AgentHTTPMiddleware:
         runtime = self.runtime
         runtime.http_in_flight += 1
         status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
         try:
-            status = await self._serve(scope, receive, send)
+            limit = self.max_body_bytes
+            length = -1
+            for name, value in scope["headers"]:
+                if name == b"content-length":
+                    length = int(value) if value.isdigit() else limit + 1
+                    break
+            if length > limit:
+                status = 413
+                await _send_413(send, limit)
+            elif length >= 0 or scope["method"] in _BODILESS:
+                # The common case, inline: no wrapper around `receive`.
+                await self.app(scope, receive, send_status)
+            else:
+                status = await self._serve_chunked(scope, receive, send, limit)
+        except BaseException:
+            status = 500  # counted as a server error even when a response had started
+            raise
         finally:
             runtime.http_in_flight -= 1
             self._observer(scope, status)(time.perf_counter() - started)
@@ -80,29 +104,10 @@ class AgentHTTPMiddleware:
             observe = self._observers[key] = child.observe
         return observe
 
-    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> int:
-        """Run the app; return the status code it answered (or 413 from here)."""
-        limit = self.max_body_bytes
-        length = -1
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                length = int(value) if value.isdigit() else limit + 1
-                break
-        if length > limit:
-            await _send_413(send, limit)
-            return 413
+    async def _serve_chunked(self, scope: Scope, receive: Receive, send: Send, limit: int) -> int:
+        """Run the app on a body of unknown length, counted as it arrives; return the status
+        it answered, or 413 (sent from here) once the body passed `limit`."""
         status = 500
-        if length >= 0 or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
-
-            async def send_status(message: Message) -> None:
-                nonlocal status
-                if message["type"] == "http.response.start":
-                    status = message["status"]
-                await send(message)
-
-            await self.app(scope, receive, send_status)
-            return status
-
         received = 0
         too_large = started = False
 

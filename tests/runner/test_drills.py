@@ -137,3 +137,38 @@ def test_a_dead_worker_is_reported_and_the_policy_applied(tmp_path: Path, policy
     finally:
         stop_runner(proc)
         end_all(all_child_pids(out))
+
+
+HOPELESS_PROFILE = """
+phase = "smoke"
+users = 4
+spawn_rate = 4
+duration = "60s"
+scenario_config = "scenarios/smoke.toml"
+user_classes = ["MixedAgentUser"]
+shape = "none"
+gates = ["error_rate < 1%"]
+
+[abort]
+grace = "4s"
+interval = "1s"
+gates = ["error_rate < 20%"]
+"""
+
+
+def test_a_hopeless_run_is_stopped_early_after_the_grace_period(tmp_path: Path):
+    """Early abort (k6 abortOnFail + delayAbortEval): every agent call fails, so after the 4 s
+    grace the run stops long before its 60 s, exit 1 (a failed gate), with the abort reason."""
+    profile = tmp_path / "hopeless.toml"
+    profile.write_text(HOPELESS_PROFILE)
+    out = tmp_path / "run"
+    args = ["run", str(profile), "--no-prometheus", "--out", str(out)]
+    done = run_agentload(args, env={"AGENT_FAULT_ERROR_RATE": "1.0"}, timeout=90)
+    result = summary(out)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert result["verdict"] == "fail"
+    assert result["abort_reason"].startswith("early abort: gate 'error_rate < 20%'")
+    assert result["duration_s"] < 45  # of the 60 s it would have run
+    assert [g["passed"] for g in result["gates"]] == [False]
+    assert "stopped early" in done.stderr
+    assert alive(all_child_pids(out)) == []
