@@ -121,6 +121,13 @@ def run(
     no_prometheus: Annotated[
         bool, typer.Option("--no-prometheus", help="Do not start Prometheus for the run.")
     ] = False,
+    scenario_config: Annotated[
+        Path | None,
+        typer.Option(
+            help="Scenario config TOML (weights, think time, datasets, deadlines) instead of "
+            "the profile's, e.g. scenarios/default.toml."
+        ),
+    ] = None,
 ) -> None:
     """Run one phase against the target and write its results folder.
 
@@ -146,6 +153,7 @@ def run(
             pid=pid,
             prometheus=prometheus,
             no_prometheus=no_prometheus,
+            scenario_config=scenario_config,
             options=_given_options(),
         )
     except AgentloadError as exc:

@@ -43,6 +43,7 @@ class RunConfig:
     pid: int | None = None
     prometheus: str | None = None
     no_prometheus: bool = False
+    scenario_config: Path | None = None
     results_root: Path = Path("results")
     options: dict[str, Any] = field(default_factory=dict)
 

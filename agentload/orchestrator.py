@@ -25,6 +25,7 @@ from agentload.errors import AgentloadError, ConfigError, ExitCode, RunAborted
 from agentload.gates import Gate, parse_gates
 from agentload.profiles import Profile, apply_overrides, load_profile
 from agentload.resources import ResourceSampler
+from agentload.scenarios.config import load_scenario_config
 from agentload.target import EmbeddedTarget, RemoteTarget, check_host, free_port
 
 log = logging.getLogger("agentload")
@@ -70,6 +71,10 @@ class Orchestrator:
         self.profile = apply_overrides(base, overrides)
         if base.profile is not None:
             self.profile = _profile_overrides(self.profile, cfg)
+        if cfg.scenario_config is not None:
+            load_scenario_config(cfg.scenario_config)  # a bad file stops here, before any load
+            scenario = str(cfg.scenario_config.resolve())
+            self.profile = self.profile.model_copy(update={"scenario_config": scenario})
         self.phase = self.profile.phase
         self.gates = parse_gates(self.profile.gates)
         if cfg.host is not None:

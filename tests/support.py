@@ -84,10 +84,21 @@ def run_target_service(
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [
-                sys.executable, "-m", "target_service",
-                "--host", "127.0.0.1", "--port", str(port), "--engine-port", str(engine_port),
+                sys.executable,
+                "-m",
+                "target_service",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--engine-port",
+                str(engine_port),
             ],
-            cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, text=True,
+            cwd=ROOT,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
     url = f"http://127.0.0.1:{port}"
     try:

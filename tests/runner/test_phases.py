@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.runner.agentload_run import alive, all_child_pids, end_all, run_agentload, summary
+from tests.support import ROOT
 
 KEY = "sk-agentload-drill-5f3a9c1e7b2d"
 SUMMARY_KEYS = {
@@ -181,7 +182,13 @@ def test_load_reports_where_p95_starts_to_degrade(tmp_path: Path):
     """Load ramps up its stages on a 1-slot engine: the summary names the degradation point.
     (60 s: each of the five ramp stages must outlast the 5 s warm-up the summary leaves out.)"""
     out = tmp_path / "run"
+    # load.toml's users think 10-30 s like people; here they think 1-3 s so 8 users saturate.
+    fast = tmp_path / "load-fast.toml"
+    text = (ROOT / "scenarios/load.toml").read_text()
+    text = text.replace("min_s = 10.0", "min_s = 1.0").replace("max_s = 30.0", "max_s = 3.0")
+    fast.write_text(text.replace('"data/', f'"{ROOT / "scenarios"}/data/'))
     args = ["run", "load", "--users", "8", "--duration", "60s", "--no-prometheus"]
+    args += ["--scenario-config", str(fast)]
     done = run_agentload([*args, "--out", str(out)], env={"ENGINE_SLOTS": "1"})
     try:
         assert done.returncode in (0, 1), done.stdout + done.stderr
