@@ -118,6 +118,7 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     tmp_name = None
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        os.fchmod(fd, 0o644)  # mkstemp makes 0600; results are meant to be shared
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()
