@@ -47,7 +47,8 @@ class Orchestrator:
         self.client_metrics_port: int | None = None
         self.server_side: dict[str, Any] | None = None
         self.lost_workers: list[dict[str, int | None]] = []
-        self.load_window: list[float] = []
+        self.load_window: list[float] = []  # when each Locust run started (time.time())
+        self.load_end: float | None = None  # when the last one ended
         self.pids: dict[str, list[int]] = {"runner": [os.getpid()]}
         self.children: list[Any] = []
         self.signal_name: str | None = None
@@ -174,7 +175,7 @@ class Orchestrator:
             session.stop()
             return
         try:
-            start, end = self.load_window[0], time.time()
+            start, end = self.load_window[0], self.load_end or time.time()
             entries = (_read_json(self.out_dir / "final.json") or {}).get("entries")
             self.server_side = prom.server_side(session.url, start, end, entries)
             prom.export_series(session.url, start, end, self.out_dir)

@@ -217,6 +217,7 @@ def drive(
                 )
                 break
             time.sleep(0.25)
+    orch.load_end = time.time()
     procs.stop()
     code = procs.exit_code()
     log.info("locust ended with exit code %s", code)

@@ -187,17 +187,28 @@ class EmbeddedTarget:
         """What is wrong with the target's processes right now, or None when all run."""
         if self.process is None:
             return "not started"
-        code = self.process.poll()
-        if code is not None:
-            last = " | ".join(self._last_lines)
-            said = f" (its last output: {last})" if last else ""
-            sup = self.process.pid
-            return f"target_service supervisor (pid {sup}) exited with code {code}{said}"
+        if self.process.poll() is not None:
+            return self._supervisor_exit()
         for child in ("api", "engine"):
             pid = self.pids.get(child)
             if pid is not None and not _running(pid):
-                return f"target {child} process (pid {pid}) is gone"
+                # The supervisor notices within a moment and says why (e.g. a bad setting).
+                gone = f"target {child} process (pid {pid}) is gone"
+                try:
+                    self.process.wait(timeout=2.0)
+                except subprocess.TimeoutExpired:
+                    return gone
+                return f"{gone}; {self._supervisor_exit()}"
         return None
+
+    def _supervisor_exit(self) -> str:
+        assert self.process is not None
+        if self._reader is not None:
+            self._reader.join(timeout=1.0)  # its last words reach _last_lines
+        last = " | ".join(self._last_lines)
+        said = f" (its last output: {last})" if last else ""
+        sup, code = self.process.pid, self.process.returncode
+        return f"target_service supervisor (pid {sup}) exited with code {code}{said}"
 
     def stop(self, grace: float = 8.0) -> None:
         """End the supervisor (SIGTERM, then SIGKILL) and make sure every child is gone."""
