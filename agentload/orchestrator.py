@@ -25,6 +25,7 @@ from agentload.errors import AgentloadError, ConfigError, ExitCode, RunAborted
 from agentload.gates import Gate, parse_gates
 from agentload.profiles import Profile, apply_overrides, load_profile
 from agentload.resources import ResourceSampler
+from agentload.results import RunLogHandler, ThreadWriteGuard
 from agentload.scenarios.config import load_scenario_config
 from agentload.target import EmbeddedTarget, RemoteTarget, check_host, free_port
 
@@ -59,7 +60,9 @@ class Orchestrator:
         self.sections: dict[str, Any] = {}
         self.notes: list[str] = []
         self._stopped = False
-        self._log_file: logging.Handler | None = None
+        self._log_file: RunLogHandler | None = None
+        self.thread_guard = ThreadWriteGuard({})
+        self.late_write_errors: list[str] = []  # results files that could not be written
 
     # -- prepare ---------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -83,12 +86,18 @@ class Orchestrator:
         if cfg.workers and cfg.web:
             raise ConfigError("--web and --workers cannot be combined; use one or the other")
         self.out_dir = make_out_dir(cfg, self.started_at, self.phase)
-        handler = logging.FileHandler(self.out_dir / "runner.log", encoding="utf-8")
+        handler = RunLogHandler(self.out_dir / "runner.log")
         handler.setFormatter(logging.Formatter("%(asctime)s agentload %(levelname)s %(message)s"))
         handler.setLevel(logging.DEBUG)
         log.addHandler(handler)
         self._log_file = handler
         log.info("phase %s, results in %s", self.phase, self.out_dir)
+        self.thread_guard = ThreadWriteGuard({"resources": self.out_dir / "resources.jsonl"})
+
+    def write_errors(self) -> list[str]:
+        """The runner's own writes that failed (disk full), one line each, first first."""
+        found = [self._log_file.error if self._log_file else None, self.thread_guard.error]
+        return [e for e in found if e] + self.late_write_errors
 
     def track(self, name: str, pids: list[int]) -> None:
         """Remember child PIDs (summary meta, runner.log) so a drill can check they are gone."""
@@ -106,6 +115,9 @@ class Orchestrator:
         """Raise RunAborted if a signal arrived or the target is gone (called by every wait)."""
         if self.signal_name is not None:
             raise RunAborted(f"interrupted by {self.signal_name}")
+        failed = self.write_errors()
+        if failed:  # a full disk: measuring on without keeping the results is pointless
+            raise RunAborted(failed[0])
         if self.target is not None:
             problem = self.target.problem()
             if problem:
@@ -170,18 +182,28 @@ class Orchestrator:
         from agentload import prometheus as prom
 
         session = self.prometheus
-        if self.signal_name is not None:
-            self.server_side = prom.missing_server_side(f"run interrupted by {self.signal_name}")
-            session.stop()
-            return
+        process = getattr(session, "process", None)
         try:
-            start, end = self.load_window[0], self.load_end or time.time()
-            entries = (_read_json(self.out_dir / "final.json") or {}).get("entries")
-            self.server_side = prom.server_side(session.url, start, end, entries)
-            prom.export_series(session.url, start, end, self.out_dir)
-        except Exception as exc:  # Prometheus gone mid-run or a query failing: report, go on
-            reason = f"Prometheus query failed: {exc}" if self.load_window else "no load ran"
+            if self.signal_name is not None:
+                reason = f"run interrupted by {self.signal_name}"
+                self.server_side = prom.missing_server_side(reason)
+                return
+            if process is not None and process.poll() is not None:
+                code = process.returncode
+                reason = f"prometheus (pid {process.pid}) died mid-run, exit code {code}"
+            elif not self.load_window:
+                reason = "no load ran"
+            else:
+                try:
+                    start, end = self.load_window[0], self.load_end or time.time()
+                    entries = (_read_json(self.out_dir / "final.json") or {}).get("entries")
+                    self.server_side = prom.server_side(session.url, start, end, entries)
+                    prom.export_series(session.url, start, end, self.out_dir)
+                    return
+                except Exception as exc:  # Prometheus unreachable or a query failing: report
+                    reason = f"Prometheus query failed: {exc}"
             self.server_side = prom.missing_server_side(reason)
+            self.notes.append(f"server-side view missing: {reason}")
             log.warning("server-side view missing: %s", reason)
         finally:
             session.stop()
@@ -257,6 +279,7 @@ def execute(config: RunConfig) -> ExitCode:
         log.error("error: %s", exc)
         return exc.exit_code
     previous = {sig: signal.signal(sig, orch._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    orch.thread_guard.__enter__()
     try:
         orch.start()
         orch.run()
@@ -276,6 +299,7 @@ def execute(config: RunConfig) -> ExitCode:
     try:
         return orch.finish()
     finally:
+        orch.thread_guard.__exit__(None, None, None)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if orch._log_file is not None:

@@ -10,8 +10,12 @@ import json
 import logging
 import platform
 import subprocess
+import sys
+import threading
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from agentload.errors import AgentloadError, ConfigError, ExitCode
@@ -28,6 +32,7 @@ log = logging.getLogger("agentload")
 def finish(orch: Orchestrator) -> ExitCode:
     """Write the results and return the exit code (printing the last console lines)."""
     out = orch.out_dir
+    late = [e for e in orch.write_errors() if e != orch.abort_reason]
     try:
         summary, code = _summary(orch)
         write_json_atomic(out / "summary.json", summary)
@@ -36,7 +41,9 @@ def finish(orch: Orchestrator) -> ExitCode:
         log.error("ERROR (exit 2): %s", exc)
         log.error("results (incomplete): %s", _shown(out))
         return ExitCode.USAGE
-    code = _report(orch, code)
+    for error in late:  # failed after the run stopped (an abort has already said its own)
+        log.error("%s", error)
+    code = _report(orch, ExitCode.USAGE if late else code)
     _last_lines(orch, summary, code)
     return code
 
@@ -83,6 +90,12 @@ def _report(orch: Orchestrator, code: ExitCode) -> ExitCode:
         return code
     try:
         build_report(orch.out_dir)
+    except OSError as exc:  # disk full: no half-written report, and the results are incomplete
+        (orch.out_dir / "report.html.tmp").unlink(missing_ok=True)
+        error = f"cannot write {orch.out_dir / 'report.html'}: {exc.strerror or exc}"
+        orch.late_write_errors.append(error)
+        log.error("%s", error)
+        return ExitCode.USAGE
     except Exception as exc:  # a report problem must not hide the run's verdict
         log.warning("report.html not written: %s: %s", type(exc).__name__, exc)
     if orch.config.baseline is not None and code in (ExitCode.OK, ExitCode.GATE_FAILED):
@@ -105,6 +118,8 @@ def _last_lines(orch: Orchestrator, summary: dict[str, Any], code: ExitCode) -> 
     failed = [g for g in gates if not g.get("passed")]
     if summary.get("verdict") == "aborted":
         why = f"run aborted: {summary.get('abort_reason')}"
+    elif code is ExitCode.USAGE and orch.write_errors():
+        why = f"results incomplete: {orch.write_errors()[0]}"
     elif code is ExitCode.USAGE:
         why = f"configuration error: {summary.get('abort_reason')}"
     elif failed:
@@ -128,6 +143,59 @@ def _last_lines(orch: Orchestrator, summary: dict[str, Any], code: ExitCode) -> 
     )
     log.info("%s %s (exit %d): %s", phase, verdict, int(code), why)
     log.info("results: %s (summary.json, junit.xml, report.html, runner.log)", _shown(orch.out_dir))
+
+
+class RunLogHandler(logging.FileHandler):
+    """runner.log. When a write fails (disk full) it stops writing and keeps the one line in
+    `error` (the run then stops on it), instead of logging's traceback on every later line."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, encoding="utf-8")
+        self.error: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.error is None:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, OSError):
+            super().handleError(record)
+        elif self.error is None:
+            self.error = f"cannot write {self.baseFilename}: {exc.strerror or exc}"
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError:  # the last flush on a full disk; the error is already known
+            self.stream = None
+
+
+class ThreadWriteGuard:
+    """While a run lasts: an OSError ending one of the runner's writer threads (thread name →
+    its file) is kept as one line in `error` instead of a traceback; other errors pass on."""
+
+    def __init__(self, files: Mapping[str, Path]) -> None:
+        self.files = dict(files)
+        self.error: str | None = None
+        self._previous = threading.excepthook
+
+    def _hook(self, args: threading.ExceptHookArgs) -> None:
+        path = self.files.get(args.thread.name) if args.thread is not None else None
+        if path is None or not isinstance(args.exc_value, OSError):
+            self._previous(args)
+        elif self.error is None:
+            self.error = f"cannot write {path}: {args.exc_value.strerror or args.exc_value}"
+
+    def __enter__(self) -> ThreadWriteGuard:
+        self._previous = threading.excepthook
+        threading.excepthook = self._hook
+        return self
+
+    def __exit__(
+        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        threading.excepthook = self._previous
 
 
 def _shown(path: Path) -> str:
