@@ -104,7 +104,9 @@ def test_workers_give_the_same_summary_structure_and_verdicts(smoke_run, tmp_pat
 def test_smoke_under_injected_faults_exits_1_with_the_failing_gate_in_junit(tmp_path: Path):
     """AGENT_FAULT_ERROR_RATE=0.2: exit 1, and junit.xml shows the error-rate gate failing.
     Without --out the run goes to results/<UTC-timestamp>-smoke/, with results/latest to it."""
-    args = ["run", "smoke", "--duration", "10s", "--no-prometheus"]
+    # 20 s: ~50 codegen calls, so fewer than the 3 faults that break the 1 % gate is a ~0.1 % draw
+    # (10 s gave ~25 calls, and 1 fault in 118 requests once).
+    args = ["run", "smoke", "--duration", "20s", "--no-prometheus"]
     done = run_agentload(args, env={"AGENT_FAULT_ERROR_RATE": "0.2"}, cwd=tmp_path)
     out = tmp_path / "results" / "latest"
     try:
