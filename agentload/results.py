@@ -141,8 +141,39 @@ def _last_lines(orch: Orchestrator, summary: dict[str, Any], code: ExitCode) -> 
         _pct(totals.get("error_rate")),
         _pct(totals.get("agent_success_rate")),
     )
+    for finding in _findings(summary):
+        log.info("%s: %s", phase, finding)
     log.info("%s %s (exit %d): %s", phase, verdict, int(code), why)
     log.info("results: %s (summary.json, junit.xml, report.html, runner.log)", _shown(orch.out_dir))
+
+
+def _findings(summary: dict[str, Any]) -> list[str]:
+    """What the load, stress and profile phases found, one line each."""
+    lines = []
+    load = summary.get("load") or {}
+    if load.get("steps"):
+        point, peak = load.get("degradation"), max(s["users"] for s in load["steps"])
+        if point:
+            lines.append(
+                f"P95 of {load.get('entry')} starts to degrade at {point['users']} users "
+                f"({point['rps']:.1f} rps, P95 {point['p95_ms']:.0f} ms)"
+            )
+        else:
+            lines.append(f"P95 of {load.get('entry')} did not degrade up to {peak} users")
+    stress = summary.get("stress") or {}
+    if knee := stress.get("knee"):
+        lines.append(
+            f"knee at {knee['users']} users: {knee['rps']:.1f} rps, P95 {knee['p95_ms']:.0f} ms"
+            f" (stopped: {stress.get('stop_reason')}; saturated first: {stress.get('saturated')})"
+        )
+    profile = summary.get("profile") or {}
+    if top := profile.get("top_functions"):
+        first = top[0]
+        lines.append(
+            f"hottest function: {first['function']} ({first['file']}:{first['line']}), "
+            f"{first['self_pct']:.1f}% self; flame graph: {profile.get('flamegraph')}"
+        )
+    return lines
 
 
 class RunLogHandler(logging.FileHandler):
