@@ -9,7 +9,6 @@ that the waits check, so a stop always goes through `stop()` and keeps the parti
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -27,6 +26,7 @@ from agentload.profiles import Profile, apply_overrides, load_profile
 from agentload.resources import ResourceSampler
 from agentload.results import RunLogHandler, ThreadWriteGuard
 from agentload.scenarios.config import load_scenario_config
+from agentload.stats import read_json
 from agentload.target import EmbeddedTarget, RemoteTarget, check_host, free_port
 
 log = logging.getLogger("agentload")
@@ -196,7 +196,7 @@ class Orchestrator:
             else:
                 try:
                     start, end = self.load_window[0], self.load_end or time.time()
-                    entries = (_read_json(self.out_dir / "final.json") or {}).get("entries")
+                    entries = (read_json(self.out_dir / "final.json") or {}).get("entries")
                     self.server_side = prom.server_side(session.url, start, end, entries)
                     prom.export_series(session.url, start, end, self.out_dir)
                     return
@@ -252,14 +252,6 @@ def _profile_overrides(profile: Profile, cfg: RunConfig) -> Profile:
             raise ConfigError(f"--duration: got {cfg.duration!r}, expected at least 1s")
         update["hold_s"] = seconds
     return profile.model_copy(update={"profile": params.model_copy(update=update)})
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _quietly(func: Any) -> None:

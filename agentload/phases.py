@@ -10,7 +10,6 @@ processes to the orchestrator so `stop()` ends them by PID.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from agentload.knee import Step, find_knee, stress_section
 from agentload.locust_runner import ROOT, LocustPlan, LocustProcesses, build_commands
 from agentload.profiler import ProfileError, PySpy
 from agentload.resources import read_samples, saturated_first
-from agentload.stats import read_timeline
+from agentload.stats import read_jsonl, read_timeline
 from agentload.summary import build_summary
 
 if TYPE_CHECKING:
@@ -100,7 +99,7 @@ def run_stress(orch: Orchestrator, out_dir: Path) -> dict[str, Any]:
 
 def stress_result(orch: Orchestrator, steps_path: Path, started: float) -> dict[str, Any]:
     """Steps, knee, stop reason and what saturated first (also for an interrupted run)."""
-    rows = _read_jsonl(steps_path)
+    rows = read_jsonl(steps_path)
     steps = [
         Step(
             users=int(r["users"]),
@@ -305,14 +304,3 @@ def _last_locust_line(path: Path) -> str:
         return "see runner.log"
     theirs = [ln.strip() for ln in lines if ln.strip() and " agentload " not in ln]
     return theirs[-1][-300:] if theirs else "see runner.log"
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return rows

@@ -6,7 +6,6 @@ it measured), writes it atomically, and prints which verdict, why, and where the
 
 from __future__ import annotations
 
-import json
 import logging
 import platform
 import subprocess
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentload.errors import AgentloadError, ConfigError, ExitCode
 from agentload.junit import write_junit
-from agentload.stats import read_timeline
+from agentload.stats import read_json, read_timeline
 from agentload.summary import build_summary, write_json_atomic
 
 if TYPE_CHECKING:
@@ -50,7 +49,7 @@ def finish(orch: Orchestrator) -> ExitCode:
 
 def _summary(orch: Orchestrator) -> tuple[dict[str, Any], ExitCode]:
     out = orch.out_dir
-    final = _read_json(out / "final.json")
+    final = read_json(out / "final.json")
     extra: dict[str, Any] = {"meta": _meta(orch)}
     if orch.config.workers:
         extra["workers"] = {"expected": orch.config.workers, "lost": orch.lost_workers}
@@ -239,14 +238,6 @@ def _shown(path: Path) -> str:
 
 def _pct(value: Any) -> str:
     return f"{100 * value:.2f}%" if isinstance(value, int | float) else "n/a"
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _meta(orch: Orchestrator) -> dict[str, Any]:

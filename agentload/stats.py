@@ -78,6 +78,15 @@ def entry_stats(requests: int, failures: int, hist: Hist, seconds: float) -> dic
     }
 
 
+def read_json(path: str | Path) -> dict[str, Any] | None:
+    """The JSON object in a file, or None when it is missing, unreadable or not an object."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """The JSON objects of a .jsonl file; lines that are not complete objects (an interrupted
     run's last line) are skipped. A missing file reads as empty."""
