@@ -1,5 +1,5 @@
 .DEFAULT_GOAL := help
-sources = $(wildcard agentload target_service locustfiles tests benchmarks)
+sources = $(wildcard agentload target_service locustfiles tests benchmarks scripts)
 
 PYTHON ?= python3
 VENV := .venv
@@ -71,6 +71,10 @@ format: $(STAMP) ## Format the code with ruff
 .PHONY: bench
 bench: $(STAMP) ## Benchmarks (not tests): throughput ratios and capacity
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+.PHONY: readme
+readme: ## Rebuild README.md from docs/ (each part's documentation)
+	$(PYTHON) scripts/build_readme.py
 
 .PHONY: clean
 clean: ## Remove caches (keeps .venv and results/)
