@@ -53,6 +53,12 @@ def _summary(orch: Orchestrator) -> tuple[dict[str, Any], ExitCode]:
     extra: dict[str, Any] = {"meta": _meta(orch)}
     if orch.config.workers:
         extra["workers"] = {"expected": orch.config.workers, "lost": orch.lost_workers}
+    # A run that made no request at all (e.g. a web UI run nobody started) fails its gates as
+    # not evaluable instead of calling the profile's entries unknown.
+    entries = (final or {}).get("entries") or {}
+    no_load = not any(e.get("requests") for e in entries.values())
+    if no_load:
+        orch.notes.append("no requests were made: the gates could not be evaluated")
     if orch.notes:
         extra["notes"] = list(orch.notes)
     if orch.gate_abort and not orch.abort_reason:
@@ -68,7 +74,7 @@ def _summary(orch: Orchestrator) -> tuple[dict[str, Any], ExitCode]:
         "profile": orch.sections.get("profile"),
         "server_side": orch.server_side,
         "extra": extra,
-        "strict_gates": False if orch.gate_abort else None,
+        "strict_gates": False if orch.gate_abort or no_load else None,
     }
     if orch.config_error is None:
         try:
@@ -121,6 +127,8 @@ def _last_lines(orch: Orchestrator, summary: dict[str, Any], code: ExitCode) -> 
         why = f"results incomplete: {orch.write_errors()[0]}"
     elif code is ExitCode.USAGE:
         why = f"configuration error: {summary.get('abort_reason')}"
+    elif failed and not (summary.get("totals") or {}).get("requests"):
+        why = f"no requests were made, so none of the {len(gates)} gates could be evaluated"
     elif failed:
         why = "; ".join(f"gate {g['expr']!r} failed: {g.get('reason', '')}" for g in failed)
         if orch.gate_abort:
