@@ -198,7 +198,8 @@ class EmbeddedTarget:
                     self.process.wait(timeout=2.0)
                 except subprocess.TimeoutExpired:
                     return gone
-                return f"{gone}; {self._supervisor_exit()}"
+                exited = self._supervisor_exit()
+                return exited if exited.startswith("target ") else f"{gone}; {exited}"
         return None
 
     def _supervisor_exit(self) -> str:
@@ -208,7 +209,10 @@ class EmbeddedTarget:
         last = " | ".join(self._last_lines)
         said = f" (its last output: {last})" if last else ""
         sup, code = self.process.pid, self.process.returncode
-        return f"target_service supervisor (pid {sup}) exited with code {code}{said}"
+        exited = f"target_service supervisor (pid {sup}) exited with code {code}{said}"
+        if died := _CHILD_EXIT.search(last):
+            return f"target {died['child']} process (pid {died['pid']}) is gone; {exited}"
+        return exited
 
     def stop(self, grace: float = 8.0) -> None:
         """End the supervisor (SIGTERM, then SIGKILL) and make sure every child is gone."""
@@ -230,6 +234,10 @@ class EmbeddedTarget:
             kill_pid(pid)
         if self._reader is not None:
             self._reader.join(timeout=2)
+
+
+# The supervisor's line when a child dies, e.g. "target_service: api (pid 42) exited with code -9".
+_CHILD_EXIT = re.compile(r"target_service: (?P<child>api|engine) \(pid (?P<pid>\d+)\) exited")
 
 
 def _running(pid: int) -> bool:
