@@ -202,6 +202,14 @@ def _add_report_commands() -> None:
             float, typer.Option(help="Allowed agent success drop, points.")
         ] = 1.0,
         knee_tolerance: Annotated[float, typer.Option(help="Allowed knee rps drop, %.")] = 10.0,
+        fail_within_noise: Annotated[
+            bool,
+            typer.Option(
+                "--fail-within-noise",
+                help="Also fail on a breach that lies within the runs' own spread (by default "
+                "it is reported as inconclusive).",
+            ),
+        ] = False,
     ) -> None:
         """Compare NEW with BASE; exit 1 on a regression beyond the tolerances."""
         from agentload.report import commands
@@ -212,6 +220,7 @@ def _add_report_commands() -> None:
             p99_pct=p99_tolerance,
             success_points=success_tolerance,
             knee_rps_pct=knee_tolerance,
+            fail_within_noise=fail_within_noise,
         )
         _exit_from(
             commands.compare_command, base, new, markdown_out=markdown, tolerances=tolerances

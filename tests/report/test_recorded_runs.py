@@ -9,7 +9,7 @@ import pytest
 from agentload.report.build import build_report
 from agentload.report.compare import compare_runs
 from tests.report.browser import inspect_report
-from tests.report.runs import copy_run
+from tests.report.runs import agentload, copy_run
 
 FIXTURES = Path(__file__).with_name("fixtures")
 
@@ -52,3 +52,11 @@ def test_stress_run_compared_with_itself_has_the_same_knee(stress_run: Path) -> 
     knee = {d.metric: d for d in comparison.deltas if d.entry == "knee"}
     assert set(knee) == {"RPS", "users", "P95"}
     assert knee["RPS"].status == "same" and not comparison.regressed
+
+
+def test_compare_cli_takes_fail_within_noise(stress_run: Path, tmp_path: Path) -> None:
+    """`agentload compare --fail-within-noise`: a run against its copy still has no regression."""
+    twin = copy_run(FIXTURES / "stress-run", tmp_path / "twin")
+    result = agentload("compare", str(stress_run), str(twin), "--fail-within-noise")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
