@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentload.target import die_with_parent, free_port, kill_pid
+from agentload.target import die_with_parent, end_process, free_port, kill_pid
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = ROOT / "locustfiles" / "agents.py"
@@ -162,13 +162,8 @@ class LocustProcesses:
     def stop(self, grace: float = 15.0) -> None:
         """SIGINT the main process (it writes its reports), then end every process by PID."""
         self._stopping = True
-        if self.main is not None and self.main.poll() is None:
-            self.main.send_signal(signal.SIGINT)
-            try:
-                self.main.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                self.main.kill()
-                self.main.wait(timeout=5)
+        if self.main is not None:
+            end_process(self.main, signal.SIGINT, grace)
         for worker in self.workers:
             try:
                 worker.wait(timeout=3 if worker.poll() is None else 0.1)

@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -224,12 +224,7 @@ class EmbeddedTarget:
                 pids.update(c.pid for c in psutil.Process(self.process.pid).children(True))
             except psutil.Error:
                 pass
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+            end_process(self.process, signal.SIGTERM, grace)
         for pid in pids:
             kill_pid(pid)
         if self._reader is not None:
@@ -245,6 +240,20 @@ def _running(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
+
+
+def end_process(
+    process: subprocess.Popen[Any], sig: int = signal.SIGTERM, grace: float = 10.0
+) -> None:
+    """End a child we started: `sig`, then SIGKILL after `grace` seconds; a no-op once ended."""
+    if process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
 
 
 def kill_pid(pid: int, grace: float = 3.0) -> None:

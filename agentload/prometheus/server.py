@@ -24,6 +24,7 @@ import httpx
 
 from agentload.prometheus.errors import PrometheusError, PrometheusUnavailable
 from agentload.prometheus.rules import copy_rules, default_rules_dir
+from agentload.target import end_process
 
 #: Job names of the generated config; deploy/prometheus/prometheus.yml uses the same ones.
 JOB_AGENT_API = "agent-api"
@@ -161,13 +162,7 @@ class PrometheusSession:
         if self.process is None or self._stopped:
             return
         self._stopped = True
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        end_process(self.process, signal.SIGTERM, grace)
 
     def __enter__(self) -> PrometheusSession:
         return self
