@@ -31,8 +31,9 @@ PHASE_HELP = (
 )
 
 
-@app.command()
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
 def run(
+    ctx: typer.Context,
     phase: Annotated[str, typer.Argument(help=PHASE_HELP, show_default=False)],
     host: Annotated[
         str | None,
@@ -82,8 +83,8 @@ def run(
     gate: Annotated[
         list[str] | None,
         typer.Option(
-            help='Extra pass/fail gate, repeatable, e.g. --gate "p95(POST /v1/agents/codegen) '
-            '< 800ms" --gate "error_rate < 1%". Added to the profile\'s gates.'
+            help='Extra pass/fail gate, repeatable, e.g. --gate "p95(POST /v1/chat/completions) '
+            '< 800ms" --gate "error_rate(*) < 1%". Added to the profile\'s gates.'
         ),
     ] = None,
     allow_remote: Annotated[
@@ -124,16 +125,57 @@ def run(
     scenario_config: Annotated[
         Path | None,
         typer.Option(
-            help="Scenario config TOML (weights, think time, datasets, deadlines) instead of "
-            "the profile's, e.g. scenarios/default.toml."
+            help="Scenario config TOML (weights, think time, vars, seed) instead of the "
+            "profile's, e.g. scenarios/default.toml."
         ),
+    ] = None,
+    api: Annotated[
+        str | None,
+        typer.Option(
+            help="The API under test: a description name (agent-v1, openai-chat, runs; looked "
+            "up in ./apis/ then the package) or a TOML path. Default: agent-v1."
+        ),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model name for {model} in the description's templates.")
+    ] = None,
+    entry: Annotated[
+        str | None,
+        typer.Option(
+            help='Stress/profile: the entry whose throughput finds the knee, e.g. "POST /v1/chat/'
+            'completions" (default: the first scenario of the phase).'
+        ),
+    ] = None,
+    locustfile: Annotated[
+        Path | None,
+        typer.Option(
+            help="Run your own locustfile's user classes through the phase instead of a "
+            "description (record outcomes with agentload.locust.record_outcome)."
+        ),
+    ] = None,
+    user_class: Annotated[
+        list[str] | None,
+        typer.Option(help="With --locustfile: the user classes to run (repeatable; default all)."),
+    ] = None,
+    tags: Annotated[
+        list[str] | None, typer.Option(help="Locust --tags: run only tasks with these tags.")
+    ] = None,
+    exclude_tags: Annotated[
+        list[str] | None, typer.Option(help="Locust --exclude-tags: skip tasks with these tags.")
     ] = None,
 ) -> None:
     """Run one phase against the target and write its results folder.
 
+    Options after `--` go to Locust as they are, e.g. `agentload run smoke -- --reset-stats`.
+
     Exit codes: 0 all gates passed, 1 a gate failed, 2 bad usage or configuration, 3 run aborted
     (target unreachable or died, interrupted).
     """
+    locust_args = list(ctx.args)
+    if tags:
+        locust_args += ["--tags", *tags]
+    if exclude_tags:
+        locust_args += ["--exclude-tags", *exclude_tags]
     try:
         config = RunConfig(
             phase=phase,
@@ -154,6 +196,12 @@ def run(
             prometheus=prometheus,
             no_prometheus=no_prometheus,
             scenario_config=scenario_config,
+            api=api,
+            model=model,
+            entry=entry,
+            locustfile=locustfile,
+            user_classes=tuple(user_class or ()),
+            locust_args=tuple(locust_args),
             options=_given_options(),
         )
     except AgentloadError as exc:

@@ -44,6 +44,12 @@ class RunConfig:
     prometheus: str | None = None
     no_prometheus: bool = False
     scenario_config: Path | None = None
+    api: str | None = None
+    model: str | None = None
+    entry: str | None = None
+    locustfile: Path | None = None
+    user_classes: tuple[str, ...] = ()
+    locust_args: tuple[str, ...] = ()
     results_root: Path = Path("results")
     options: dict[str, Any] = field(default_factory=dict)
 

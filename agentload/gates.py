@@ -8,10 +8,16 @@ Grammar (one expression per gate)::
             | rps | requests | failures                  plain numbers
     op     := < | <= | > | >= | == | !=
 
-Examples: ``p95(POST /v1/agents/codegen) < 800ms``, ``p99(TTC research) < 30s``,
-``error_rate < 1%``, ``agent_success_rate(codegen) >= 95%``, ``rps(GET /v1/status) > 50``,
-``server.p95(/v1/agents/codegen) < 900ms`` (from ``summary["server_side"]``, routes as the
-agent's ``route`` label: ``/v1/jobs/{job_id}``).
+Examples: ``p95(POST /v1/chat/completions) < 800ms``, ``p99(TTC report) < 30s``,
+``error_rate < 1%``, ``agent_success_rate(chat) >= 95%``, ``rps(GET /health) > 50``,
+``server.p95(/v1/chat/completions) < 900ms`` (from ``summary["server_side"]``, routes as the
+server's ``route`` label).
+
+The entry ``*`` means each one: ``p95(*) < 5s`` and ``error_rate(*) < 1%`` are evaluated for
+every HTTP entry of the run (request type an HTTP method; not the TTFT/TPOT/TTC timings),
+``agent_success_rate(*) >= 95%`` for every scenario with outcomes; each gives its own result
+(``p95(GET /health)``). With no such entry in the run, one failed result says so. This is how the
+stock profiles gate any API without naming its routes.
 
 API: ``parse_gate(expr) -> Gate`` (ConfigError), ``parse_gates(exprs)``,
 ``evaluate(gates, summary, strict=True) -> list[GateResult]`` (GateResult: name, expr, observed,
@@ -26,7 +32,7 @@ import math
 import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from agentload.errors import ConfigError
@@ -35,9 +41,12 @@ LATENCY_METRICS = ("p50", "p90", "p95", "p99", "max", "avg")
 RATE_METRICS = ("error_rate", "agent_success_rate")
 COUNT_METRICS = ("rps", "requests", "failures")
 METRICS = LATENCY_METRICS + RATE_METRICS + COUNT_METRICS
-SCENARIOS = ("status", "codegen", "research")
+EVERY = "*"
+#: Routes of the target's own plumbing, left out of server-side totals.
+INTERNAL_ROUTES = frozenset({"/metrics", "/healthz", "/readyz"})
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 EXPECTED_FORM = (
-    'expected "<metric>[(<entry>)] <op> <number>[ms|s|%]", e.g. "p95(POST /v1/agents/codegen) '
+    'expected "<metric>[(<entry>)] <op> <number>[ms|s|%]", e.g. "p95(POST /v1/chat/completions) '
     '< 800ms" or "error_rate < 1%"'
 )
 
@@ -70,7 +79,7 @@ class Gate:
 
     @property
     def name(self) -> str:
-        """The measured side, e.g. ``p95(POST /v1/agents/codegen)``."""
+        """The measured side, e.g. ``p95(POST /v1/chat/completions)``."""
         prefix = "server." if self.server else ""
         return f"{prefix}{self.metric}" + (f"({self.entry})" if self.entry else "")
 
@@ -127,7 +136,7 @@ def parse_gate(expr: str) -> Gate:
         raise ConfigError(f"gate {expr!r}: empty entry in parentheses; {EXPECTED_FORM}")
     if metric in LATENCY_METRICS and entry is None:
         raise ConfigError(
-            f"gate {expr!r}: {metric} needs an entry, e.g. {metric}(POST /v1/agents/codegen)"
+            f"gate {expr!r}: {metric} needs an entry, e.g. {metric}(POST /v1/chat/completions)"
         )
     value = float(match["num"])
     if metric in LATENCY_METRICS:
@@ -141,10 +150,6 @@ def parse_gate(expr: str) -> Gate:
             value /= 100
         if value > 1:
             raise ConfigError(f"gate {expr!r}: {metric} {value:g} is above 1; write it as a %")
-        if metric == "agent_success_rate" and entry is not None and entry not in SCENARIOS:
-            raise ConfigError(
-                f"gate {expr!r}: unknown scenario {entry!r}, expected one of {SCENARIOS}"
-            )
     elif unit is not None:
         raise ConfigError(f"gate {expr!r}: {metric} takes no unit, got {unit!r}")
     return Gate(expr.strip(), metric, entry, match["op"], value, bool(match["server"]))
@@ -161,7 +166,7 @@ def evaluate(
     ``server_side``). An entry the run does not have is a ConfigError when ``strict`` (after the
     run), a failed not-evaluable result otherwise (mid-run checks)."""
     results = []
-    for gate in gates:
+    for gate in expand(gates, summary):
         try:
             observed, reason = _observe(gate, summary)
         except ConfigError:
@@ -182,6 +187,26 @@ def evaluate(
     return results
 
 
+def expand(gates: Sequence[Gate], summary: Mapping[str, Any]) -> list[Gate]:
+    """Each ``*`` gate as one gate per HTTP entry (per scenario for agent success) of the run;
+    a ``*`` gate with none stays as it is (and is not evaluable)."""
+    expanded: list[Gate] = []
+    for gate in gates:
+        if gate.entry != EVERY or gate.server:
+            expanded.append(gate)
+            continue
+        if gate.metric == "agent_success_rate":
+            names = sorted(summary.get("agent_outcomes") or {})
+        else:
+            names = sorted(k for k in summary.get("endpoints") or {} if _is_http(k))
+        expanded += [replace(gate, entry=name) for name in names] or [gate]
+    return expanded
+
+
+def _is_http(entry: str) -> bool:
+    return entry.split(" ", 1)[0] in HTTP_METHODS
+
+
 def should_abort(results: Sequence[GateResult], elapsed_s: float, grace_s: float) -> str | None:
     """The abort reason when, past the grace period, a gate evaluated and failed (k6's
     abortOnFail with delayAbortEval); None otherwise. Not-evaluable gates never abort."""
@@ -198,6 +223,9 @@ def _limit(gate: Gate) -> str:
 
 
 def _observe(gate: Gate, summary: Mapping[str, Any]) -> tuple[float | None, str]:
+    if gate.entry == EVERY:
+        what = "scenario with agent outcomes" if gate.metric == "agent_success_rate" else "entry"
+        return None, f"no {what} in this run to evaluate {gate.metric}(*) on"
     if gate.server:
         return _observe_server(gate, summary)
     if gate.metric == "agent_success_rate":
@@ -206,6 +234,10 @@ def _observe(gate: Gate, summary: Mapping[str, Any]) -> tuple[float | None, str]
         totals = summary.get("totals") or {}
         return _number(totals.get(gate.metric), f"no {gate.metric} in this run")
     stats = _entry_stats(gate, summary.get("endpoints") or {})
+    if gate.metric == "error_rate" and "error_rate" not in stats:
+        requests, failures = stats.get("requests"), stats.get("failures") or 0
+        rate = failures / requests if isinstance(requests, int) and requests > 0 else None
+        return _number(rate, f"no requests for {gate.entry!r}")
     return _number(stats.get(_key(gate.metric)), f"no requests for {gate.entry!r}")
 
 
@@ -233,7 +265,7 @@ def _observe_server(gate: Gate, summary: Mapping[str, Any]) -> tuple[float | Non
         return _number(agent.get("success_rate"), f"no {gate.entry} outcomes on the server")
     if gate.entry is None:
         if gate.metric in ("error_rate", "failures"):
-            v1 = [r for name, r in routes.items() if name.startswith("/v1/")]
+            v1 = [r for name, r in routes.items() if name not in INTERNAL_ROUTES]
             errors = sum(int(r.get("errors_5xx") or 0) for r in v1)
             requests = sum(int(r.get("requests") or 0) for r in v1)
             if gate.metric == "failures":

@@ -17,10 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentload.errors import ConfigError
 from agentload.target import die_with_parent, end_process, free_port, kill_pid
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCUSTFILE = ROOT / "locustfiles" / "agents.py"
+DATA_DIR = Path(__file__).resolve().parent / "data"
+LOCUSTFILE = DATA_DIR / "locustfiles" / "agents.py"
+PLUGIN_LOCUSTFILE = DATA_DIR / "locustfiles" / "plugin.py"
 SHAPES_DIR = Path(__file__).resolve().parent / "shapes"
 QUIT_GRACE_S = 3.0
 STOP_TIMEOUT_S = 5.0
@@ -44,13 +47,56 @@ class LocustPlan:
     web_port: int = 8089
     client_metrics_port: int | None = None
     master_port: int = 0
+    api: Path | None = None
+    phase: str = ""
+    model: str = ""
+    locustfile: Path | None = None
+    extra_args: tuple[str, ...] = ()
 
     @property
     def locustfiles(self) -> str:
-        files = [str(LOCUSTFILE)]
+        if self.locustfile is not None:  # the user's classes, and the plugin they may not import
+            files = [str(self.locustfile), str(PLUGIN_LOCUSTFILE)]
+        else:
+            files = [str(LOCUSTFILE)]
         if self.shape:
             files.append(str(SHAPES_DIR / f"{self.shape}.py"))
         return ",".join(files)
+
+
+def check_locustfile(path: Path, user_classes: tuple[str, ...]) -> Path:
+    """Import a user's locustfile in a Locust subprocess (``--list``) before any load: it must
+    load and have the requested user classes. ConfigError in one line otherwise."""
+    if not path.is_file():
+        raise ConfigError(f"--locustfile {path}: not found, expected a Python file of Locust users")
+    cmd = [sys.executable, "-m", "locust", "-f", f"{path.resolve()},{PLUGIN_LOCUSTFILE}", "--list"]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+    except subprocess.TimeoutExpired:
+        raise ConfigError(f"--locustfile {path}: importing it took over 60s") from None
+    lines = [line.strip() for line in (done.stderr + done.stdout).splitlines() if line.strip()]
+    if done.returncode != 0:
+        last = lines[-1] if lines else f"exit code {done.returncode}"
+        raise ConfigError(f"--locustfile {path}: could not be loaded: {last}")
+    found = {line for line in lines if line.isidentifier()}
+    missing = [name for name in user_classes if name not in found]
+    if missing or not found:
+        known = ", ".join(sorted(found)) or "none"
+        what = f"no user class {missing[0]!r}" if missing else "no user classes"
+        raise ConfigError(f"--locustfile {path}: {what}, it has {known}")
+    return path.resolve()
+
+
+def scenario_config_path(profile: Any) -> Path:
+    """The profile's scenario config: an absolute path as given; a relative one in the current
+    folder, else in the package's stock files (``scenarios/smoke.toml``)."""
+    value = Path(profile.scenario_config)
+    if value.is_absolute():
+        return value
+    for base in (Path.cwd(), DATA_DIR):
+        if (base / value).is_file():
+            return (base / value).resolve()
+    return (DATA_DIR / value).resolve()
 
 
 @dataclass(frozen=True)
@@ -69,6 +115,13 @@ def build_commands(plan: LocustPlan) -> Commands:
     shared = ["--loglevel", "INFO", "--stop-timeout", f"{STOP_TIMEOUT_S:g}"]
     if plan.scenario_config is not None:
         shared += ["--scenario-config", str(plan.scenario_config)]
+    if plan.api is not None:
+        shared += ["--api", str(plan.api)]
+    if plan.phase:
+        shared += ["--agentload-phase", plan.phase]
+    if plan.model:
+        shared += ["--model", plan.model]
+    shared += list(plan.extra_args)
     main = base + shared + [
         "--csv", str(plan.out_dir / "locust"),
         "--csv-full-history",
@@ -97,6 +150,8 @@ def build_commands(plan: LocustPlan) -> Commands:
         workers = [worker + list(plan.user_classes) for _ in range(plan.workers)]
     main += list(plan.user_classes)
     env = {"AGENTLOAD_SHAPE": json.dumps(plan.shape_table), "PYTHONUNBUFFERED": "1"}
+    if plan.api is not None:
+        env["AGENTLOAD_API"] = str(plan.api)  # the shipped locustfile makes its classes at import
     return Commands(main=main, workers=workers, env=env)
 
 

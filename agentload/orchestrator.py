@@ -19,12 +19,15 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from agentload.apis.load import DEFAULT_API, load_description
+from agentload.apis.plan import ApiPlan, resolve
 from agentload.config import RunConfig, make_out_dir
 from agentload.errors import AgentloadError, ConfigError, ExitCode, RunAborted
 from agentload.gates import Gate, parse_gates
 from agentload.profiles import Profile, apply_overrides, load_profile
 from agentload.resources import ResourceSampler
 from agentload.results import RunLogHandler, ThreadWriteGuard
+from agentload.locust_runner import check_locustfile, scenario_config_path
 from agentload.scenarios.config import load_scenario_config
 from agentload.stats import read_json
 from agentload.target import EmbeddedTarget, RemoteTarget, check_host, free_port
@@ -41,6 +44,8 @@ class Orchestrator:
         self.profile: Profile
         self.phase = config.phase
         self.gates: list[Gate] = []
+        self.api_plan: ApiPlan | None = None
+        self.user_locustfile: Path | None = None
         self.out_dir = Path()
         self.target: EmbeddedTarget | RemoteTarget | None = None
         self.sampler: ResourceSampler | None = None
@@ -76,11 +81,12 @@ class Orchestrator:
         if base.profile is not None:
             self.profile = _profile_overrides(self.profile, cfg)
         if cfg.scenario_config is not None:
-            load_scenario_config(cfg.scenario_config)  # a bad file stops here, before any load
             scenario = str(cfg.scenario_config.resolve())
             self.profile = self.profile.model_copy(update={"scenario_config": scenario})
         self.phase = self.profile.phase
-        self.gates = parse_gates(self.profile.gates)
+        self._prepare_api()
+        extra = list(self.api_plan.gates) if self.api_plan is not None else []
+        self.gates = parse_gates([*self.profile.gates, *extra])
         if cfg.host is not None:
             check_host(cfg.host, cfg.allow_remote)
         if cfg.workers and cfg.web:
@@ -93,6 +99,32 @@ class Orchestrator:
         self._log_file = handler
         log.info("phase %s, results in %s", self.phase, self.out_dir)
         self.thread_guard = ThreadWriteGuard({"resources": self.out_dir / "resources.jsonl"})
+
+    def _prepare_api(self) -> None:
+        """Resolve the API description (or check the user's locustfile) before any load; set
+        the stress entry. ConfigError naming the file and field."""
+        cfg, profile = self.config, self.profile
+        entry = cfg.entry
+        if cfg.locustfile is not None:
+            self.user_locustfile = check_locustfile(cfg.locustfile, cfg.user_classes)
+            if profile.stress is not None and not (entry or profile.stress.entry):
+                raise ConfigError(
+                    f"the {profile.phase} phase with --locustfile needs --entry, the entry whose "
+                    'throughput finds the knee, e.g. --entry "POST /ask"'
+                )
+        else:
+            description, path = load_description(cfg.api or DEFAULT_API)
+            scenario_config = load_scenario_config(scenario_config_path(profile))
+            self.api_plan = resolve(
+                description, path, phase=profile.phase, scenario_config=scenario_config,
+                model=cfg.model,
+            )  # fmt: skip
+            self.api_plan.auth_headers()  # a missing secret stops here
+            entry = entry or (profile.stress.entry if profile.stress else None)
+            entry = entry or self.api_plan.entry_of(None)
+        if profile.stress is not None and entry:
+            stress = profile.stress.model_copy(update={"entry": entry})
+            self.profile = profile.model_copy(update={"stress": stress})
 
     def write_errors(self) -> list[str]:
         """The runner's own writes that failed (disk full), one line each, first first."""
@@ -129,6 +161,10 @@ class Orchestrator:
         cfg = self.config
         if cfg.host is not None:
             self.target = RemoteTarget(check_host(cfg.host, cfg.allow_remote))
+            if self.api_plan is not None:
+                readiness = self.api_plan.description.readiness
+                self.target.ready_path = readiness.path or None
+                self.target.ready_status = readiness.status
             log.info("target %s (not started by agentload)", self.target.url)
         else:
             env = {"AGENT_DB_PATH": str(self.out_dir / "target-jobs.sqlite")}

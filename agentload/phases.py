@@ -23,7 +23,12 @@ from agentload.config import WorkerLossPolicy
 from agentload.errors import ConfigError, RunAborted
 from agentload.gates import evaluate, parse_gates, should_abort
 from agentload.knee import Step, find_knee, stress_section
-from agentload.locust_runner import ROOT, LocustPlan, LocustProcesses, build_commands
+from agentload.locust_runner import (
+    LocustPlan,
+    LocustProcesses,
+    build_commands,
+    scenario_config_path,
+)
 from agentload.profiler import ProfileError, PySpy
 from agentload.resources import read_samples, saturated_first
 from agentload.stats import read_jsonl, read_timeline
@@ -50,12 +55,17 @@ def run_phase(orch: Orchestrator) -> None:
 
 def _plan(orch: Orchestrator, out_dir: Path, **kwargs: Any) -> LocustPlan:
     cfg, profile = orch.config, orch.profile
-    scenario = Path(profile.scenario_config)
+    api = orch.api_plan
     return LocustPlan(
         host=orch.target.url if orch.target else "",
         out_dir=out_dir,
-        user_classes=tuple(profile.user_classes),
-        scenario_config=scenario if scenario.is_absolute() else ROOT / scenario,
+        user_classes=cfg.user_classes if cfg.locustfile else tuple(profile.user_classes),
+        scenario_config=scenario_config_path(profile) if api is not None else None,
+        api=api.path if api is not None else None,
+        phase=profile.phase,
+        model=cfg.model or "",
+        locustfile=orch.user_locustfile,
+        extra_args=cfg.locust_args,
         workers=cfg.workers,
         web=cfg.web,
         web_port=cfg.web_port,

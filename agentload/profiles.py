@@ -44,7 +44,7 @@ from agentload.errors import ConfigError
 from agentload.gates import parse_gate
 
 ROOT = Path(__file__).resolve().parent.parent
-PROFILES_DIR = ROOT / "profiles"
+PROFILES_DIR = Path(__file__).resolve().parent / "data" / "profiles"
 PHASES = ("smoke", "load", "stress", "profile")
 DURATION_FORM = 'expected a duration such as "30s", "5m", "1h30m" or a number of seconds'
 
@@ -94,7 +94,7 @@ class StressParams(_Model):
     max_error_rate: float = Field(default=0.05, ge=0, le=1)
     p95_limit_ms: Positive = 30_000.0
     min_rps_gain: float = Field(default=0.05, ge=0, le=10)
-    entry: str = "POST /v1/agents/codegen"
+    entry: str = ""  # the knee's entry; "" : the first scenario of the phase (or --entry)
 
     def step_users_at(self, index: int) -> int:
         return self.start_users + index * self.step_users

@@ -91,9 +91,12 @@ def _first(*checks: Check | None) -> Check:
     return check
 
 
-def wait_ready(url: str, timeout: float, alive: Check | None = None) -> None:
-    """Poll `url` until it answers 200, at most `timeout` seconds; raise `RunAborted` otherwise.
-    `alive` returns a problem (process gone, interrupted) that ends the wait at once."""
+def wait_ready(
+    url: str, timeout: float, alive: Check | None = None, status: int | None = 200
+) -> None:
+    """Poll `url` until it answers `status` (None: until a TCP connect to its host and port
+    succeeds), at most `timeout` seconds; raise `RunAborted` otherwise. `alive` returns a
+    problem (process gone, interrupted) that ends the wait at once."""
     deadline = time.monotonic() + timeout
     last = "no answer"
     with httpx.Client(timeout=1.0) as client:
@@ -103,14 +106,25 @@ def wait_ready(url: str, timeout: float, alive: Check | None = None) -> None:
                 if problem:
                     raise RunAborted(f"target not ready: {problem}")
             try:
-                status = client.get(url).status_code
-                if status == 200:
+                if status is None:
+                    _connect(url)
                     return
-                last = f"HTTP {status}"
-            except httpx.HTTPError as exc:
+                got = client.get(url).status_code
+                if got == status:
+                    return
+                last = f"HTTP {got}, expected {status}"
+            except (httpx.HTTPError, OSError) as exc:
                 last = type(exc).__name__
             time.sleep(0.2)
     raise RunAborted(f"target not ready after {timeout:g}s: {url} gave {last}")
+
+
+def _connect(url: str) -> None:
+    """One TCP connect to `url`'s host and port (OSError when refused)."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=1.0):
+        return
 
 
 @dataclass
@@ -120,9 +134,15 @@ class RemoteTarget:
     url: str
     engine_url: str | None = None
     pids: dict[str, int] = field(default_factory=dict)
+    ready_path: str | None = "/readyz"
+    ready_status: int = 200
 
     def start(self, ready_timeout: float, interrupted: Check | None = None) -> None:
-        wait_ready(f"{self.url}/readyz", ready_timeout, interrupted)
+        """Wait until the readiness path answers its status (no path: a TCP connect)."""
+        if self.ready_path:
+            wait_ready(f"{self.url}{self.ready_path}", ready_timeout, interrupted, self.ready_status)
+        else:
+            wait_ready(self.url, ready_timeout, interrupted, None)
 
     def problem(self) -> str | None:
         return None

@@ -1,9 +1,10 @@
 """Locust plugin: importing it registers agentload's command-line options and event listeners.
 
 Locustfiles import this package; it works in a local run, on a master and on its workers.
-Modules: ``plugin`` (config at init), ``outcomes`` (agent outcomes across workers),
+Modules: ``plugin`` (the API plan at init), ``outcomes`` (agent outcomes across workers),
 ``timeline`` (timeline.jsonl, final.json), ``client_metrics`` (Prometheus exporter),
-``open_model`` (arrival pacing), ``actions``/``streaming`` (what the users do).
+``open_model`` (arrival pacing), ``users``/``calls`` (what the users do), ``record`` (the API
+for a user's own locustfile: ``record_outcome``, ``record_entry``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from typing import Any
 
 from agentload.locust import plugin as plugin
 from agentload.locust.hooks import listen
+from agentload.locust.record import record_entry, record_outcome
+
+__all__ = ["record_entry", "record_outcome"]
 
 
 def _add_options(parser: Any, **_kw: Any) -> None:
@@ -33,11 +37,26 @@ def _add_options(parser: Any, **_kw: Any) -> None:
         help="Address the client-side metrics listen on (0.0.0.0 in containers)",
     )
     group.add_argument(
+        "--api",
+        default="",
+        help="API description: a name (agent-v1, openai-chat, runs) or a TOML path",
+    )
+    group.add_argument(
+        "--agentload-phase",
+        default="",
+        help="Apply the description's [phases.PHASE] table (smoke, load, stress, profile)",
+    )
+    group.add_argument(
         "--scenario-config",
         default="",
-        help="Scenario config TOML (default: scenarios/default.toml)",
+        help="Scenario config TOML: weights, think time, vars, seed (default: none)",
     )
-    # Let the web UI pick user classes (A, B, C, mixed, open model) without --class-picker.
+    group.add_argument(
+        "--model",
+        default="",
+        help="Model name for {model} in the description's templates",
+    )
+    # Let the web UI pick user classes (per scenario, mixed, open model) without --class-picker.
     parser.set_defaults(class_picker=True)
 
 

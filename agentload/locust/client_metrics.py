@@ -10,8 +10,8 @@ Locust) and the outcome totals (summed over workers by :mod:`agentload.locust.ou
 - ``loadtest_requests_total{request_type,name,result="success|failure"}``
 - ``loadtest_agent_outcomes_total{scenario,outcome}``
 - ``loadtest_users`` (users running now)
-- ``loadtest_ttft_seconds`` and ``loadtest_ttc_seconds`` histograms (the ``TTFT codegen`` and
-  ``TTC research`` entries)
+- ``loadtest_ttft_seconds{scenario}`` and ``loadtest_ttc_seconds{scenario}`` histograms (the
+  ``TTFT <scenario>`` and ``TTC <scenario>`` entries)
 
 Like Locust's statistics, the counters restart from zero when a new test starts.
 """
@@ -71,9 +71,8 @@ class LocustCollector(Collector):
             "Locust requests by result",
             labels=["request_type", "name", "result"],
         )
-        ttft = _single("loadtest_ttft_seconds", "Time to first token of streamed code-gen calls")
-        ttc = _single("loadtest_ttc_seconds", "Time to completion of research jobs")
-        seen: set[str] = set()
+        ttft = _per_scenario("loadtest_ttft_seconds", "Time to first token of streamed calls")
+        ttc = _per_scenario("loadtest_ttc_seconds", "Time to completion of jobs")
         for entry in list(runner.stats.entries.values()) if runner is not None else []:
             labels = [entry.method, entry.name]
             buckets = histogram_buckets(dict(entry.response_times))
@@ -82,15 +81,10 @@ class LocustCollector(Collector):
             ok = entry.num_requests - entry.num_failures
             requests.add_metric([*labels, "success"], max(ok, 0))
             requests.add_metric([*labels, "failure"], entry.num_failures)
-            if (entry.method, entry.name) == ("TTFT", "codegen"):
-                ttft.add_metric([], buckets, total_s)
-                seen.add("ttft")
-            if (entry.method, entry.name) == ("TTC", "research"):
-                ttc.add_metric([], buckets, total_s)
-                seen.add("ttc")
-        for key, family in (("ttft", ttft), ("ttc", ttc)):
-            if key not in seen:  # expose the series from the start, empty
-                family.add_metric([], histogram_buckets({}), 0.0)
+            if entry.method == "TTFT":
+                ttft.add_metric([entry.name], buckets, total_s)
+            if entry.method == "TTC":
+                ttc.add_metric([entry.name], buckets, total_s)
         agent = CounterMetricFamily(
             "loadtest_agent_outcomes",
             "Agent task outcomes judged on content",
@@ -104,8 +98,8 @@ class LocustCollector(Collector):
         yield from (durations, requests, agent, users, ttft, ttc)
 
 
-def _single(name: str, documentation: str) -> HistogramMetricFamily:
-    return HistogramMetricFamily(name, documentation, labels=[])
+def _per_scenario(name: str, documentation: str) -> HistogramMetricFamily:
+    return HistogramMetricFamily(name, documentation, labels=["scenario"])
 
 
 _server: Any = None

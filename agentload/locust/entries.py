@@ -6,11 +6,11 @@ from locust.exception import CatchResponseError
 
 from typing import Any
 
-from agentload.scenarios.judges import Verdict, http_verdict
+from agentload.apis.verdicts import Verdict, http_verdict
 
 
 def fire(user: Any, request_type: str, name: str, ms: float, reason: str = "") -> None:
-    """Fire a custom Locust entry (e.g. ``TTC research``); a non-empty ``reason`` is a failure."""
+    """Fire a custom Locust entry (e.g. ``TTC <scenario>``); a non-empty ``reason`` is a failure."""
     user.environment.events.request.fire(
         request_type=request_type,
         name=name,

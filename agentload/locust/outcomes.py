@@ -1,7 +1,8 @@
 """Agent outcomes per scenario, aggregated across workers (the contract in architecture.md).
 
 ``record(environment, scenario, outcome)`` counts one finished agent task
-(scenario ``status|codegen|research``, outcome ``success|invalid|error|timeout|rejected``);
+(scenario: any name, as the API description or the user's locustfile calls it; outcome
+``success|invalid|error|timeout|rejected``);
 ``totals(environment)`` gives the cumulative counts of the whole test on the master or local
 runner; ``success_rate(counts)`` the share of successes (None without any outcome).
 """
@@ -11,16 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from agentload.locust.counters import Counts, DistributedCounters
-from agentload.scenarios.config import SCENARIOS
-from agentload.scenarios.judges import OUTCOMES
+from agentload.apis.verdicts import OUTCOMES
 
 _COUNTERS = DistributedCounters("agentload_outcomes")
 
 
 def record(environment: Any, scenario: str, outcome: str) -> None:
-    """Count one agent outcome; unknown scenario or outcome names are a programming error."""
-    if scenario not in SCENARIOS:
-        raise ValueError(f"scenario {scenario!r}: expected one of {', '.join(SCENARIOS)}")
+    """Count one agent outcome; an empty scenario or an unknown outcome is a programming error."""
+    if not isinstance(scenario, str) or not scenario:
+        raise ValueError(f"scenario {scenario!r}: expected a non-empty name")
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome {outcome!r}: expected one of {', '.join(OUTCOMES)}")
     _COUNTERS.add(scenario, outcome)

@@ -1,12 +1,15 @@
-"""The plugin's set-up at Locust's ``init``: load the scenario config, start the recorders.
+"""The plugin's set-up at Locust's ``init``: resolve the API description, start the recorders.
 
-On every process (local, master, worker) the scenario config of ``--scenario-config`` is loaded
-and validated before any user starts; a bad one prints one line naming the file and field to
-stderr and ends Locust with exit code 2. On the master or a local runner the timeline recorder
-(``--agentload-out``) and the client-side metrics exporter (``--client-metrics-port``) start.
+On every process (local, master, worker) the API description (``--api``), its phase overlay
+(``--agentload-phase``), the scenario config (``--scenario-config``) and ``--model`` are resolved
+into an :class:`agentload.apis.plan.ApiPlan` before any user starts; a bad one prints one line
+naming the file and field to stderr and ends Locust with exit code 2. On the master or a local
+runner the timeline recorder (``--agentload-out``) and the client-side metrics exporter
+(``--client-metrics-port``) start.
 
-``settings()`` gives the users the loaded :class:`PluginSettings`; ``api_key()`` the key from
-``AGENT_API_KEY`` (never printed or written anywhere).
+``settings()`` gives the users the loaded :class:`PluginSettings`. A user's own locustfile
+needs no description (its classes record through :mod:`agentload.locust.record`); the default
+description is still resolved, and unused.
 """
 
 from __future__ import annotations
@@ -14,32 +17,36 @@ from __future__ import annotations
 import os
 import random
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
 from typing import Any, NoReturn
 
+from agentload.apis.load import DEFAULT_API, load_description
+from agentload.apis.plan import ApiPlan, resolve
 from agentload.errors import ConfigError
 from agentload.locust import client_metrics, timeline
 from agentload.locust.hooks import listen
 from agentload.scenarios.arrivals import OpenModelPlan, resolve_plan
-from agentload.scenarios.config import DEFAULT_CONFIG, ScenarioConfig, load_scenario_config
+from agentload.scenarios.config import load_scenario_config
 
-DEFAULT_API_KEY = "agentload-dev-key"
-_ROOT = Path(__file__).resolve().parents[2]
-_USER_CLASS_SCENARIO = {
-    "StatusUser": "status",
-    "CodegenUser": "codegen",
-    "ResearchUser": "research",
-}
+API_ENV = "AGENTLOAD_API"
 
 
 @dataclass(frozen=True)
 class PluginSettings:
-    """What the users need: the scenario config and the open-model plan."""
+    """What the users need: the resolved API plan, its request headers, the open-model plan."""
 
-    config: ScenarioConfig
+    plan: ApiPlan
+    headers: dict[str, str]
     open_model: OpenModelPlan
+
+    @property
+    def network_timeout(self) -> float:
+        """The users' network timeout: the longest of the running scenarios'."""
+        return max(sc.timeout_s for sc in self.plan.active())
 
 
 _settings: PluginSettings | None = None
@@ -53,22 +60,43 @@ def settings() -> PluginSettings:
     return _settings
 
 
-def api_key() -> str:
-    """The agent API key (``AGENT_API_KEY``, default the documented local key)."""
-    return os.environ.get("AGENT_API_KEY") or DEFAULT_API_KEY
+def api_option(argv: list[str] | None = None) -> str:
+    """The description to load, known before Locust parses its options (user classes are made
+    at import): ``AGENTLOAD_API``, else ``--api X`` / ``--api=X`` in argv, else the default."""
+    if os.environ.get(API_ENV):
+        return os.environ[API_ENV]
+    args = sys.argv if argv is None else argv
+    for i, arg in enumerate(args):
+        if arg == "--api" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--api="):
+            return arg.split("=", 1)[1]
+    return DEFAULT_API
 
 
 def user_rng(environment: Any) -> random.Random:
     """A generator for the next user of this process: seed, worker index, user number."""
     worker_index = max(0, int(getattr(environment.runner, "worker_index", 0) or 0))
-    return random.Random(f"{settings().config.seed}:{worker_index}:{next(_user_numbers)}")
+    return random.Random(f"{settings().plan.seed}:{worker_index}:{next(_user_numbers)}")
 
 
-def config_path(option: str) -> Path:
-    """The config to load: the option, else ``scenarios/default.toml`` (cwd, then the repo)."""
-    if option:
-        return Path(option)
-    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else _ROOT / DEFAULT_CONFIG
+def load_settings(options: Any, open_shape_json: str | None) -> PluginSettings:
+    """Resolve everything the users need from Locust's parsed options (ConfigError)."""
+    description, path = load_description(getattr(options, "api", "") or api_option())
+    config_option = getattr(options, "scenario_config", "") or ""
+    scenario_config = load_scenario_config(Path(config_option)) if config_option else None
+    plan = resolve(
+        description,
+        path,
+        phase=getattr(options, "agentload_phase", "") or None,
+        scenario_config=scenario_config,
+        model=getattr(options, "model", "") or None,
+    )
+    open_cfg = plan.open_model
+    if not open_cfg.scenario:
+        open_cfg = open_cfg.model_copy(update={"scenario": plan.active()[0].name})
+    open_model = resolve_plan(open_cfg, open_shape_json)
+    return PluginSettings(plan=plan, headers=plan.auth_headers(), open_model=open_model)
 
 
 def _on_init(environment: Any, **_kw: Any) -> None:
@@ -76,20 +104,14 @@ def _on_init(environment: Any, **_kw: Any) -> None:
     options = environment.parsed_options
     if options is None:  # a library use of Environment without the command line
         return
-    path = config_path(getattr(options, "scenario_config", "") or "")
     shape = environment.shape_class
     open_shape = shape is not None and type(shape).__name__ == "OpenModelShape"
     try:
-        config = load_scenario_config(path)
-        plan = resolve_plan(
-            config.file.open_model, os.environ.get("AGENTLOAD_SHAPE") if open_shape else None
-        )
-        _check_datasets(environment, config, plan)
+        _settings = load_settings(options, os.environ.get("AGENTLOAD_SHAPE") if open_shape else None)
     except ConfigError as exc:
         quiet = getattr(options, "worker", False) and getattr(options, "processes", None)
         _fail(str(exc), quiet=bool(quiet))  # once: --processes children stay quiet
-    _settings = PluginSettings(config=config, open_model=plan)
-    _apply_class_weights(environment, config)
+    _apply_class_weights(environment, _settings.plan)
     if getattr(options, "worker", False):
         return
     if options.agentload_out:
@@ -103,6 +125,15 @@ def _on_init(environment: Any, **_kw: Any) -> None:
             _fail(f"--client-metrics-port {port}: cannot listen on {host}:{port} ({exc})")
 
 
+@contextmanager
+def exit_on_config_error() -> Iterator[None]:
+    """At a locustfile's import: a ConfigError becomes one line on stderr and exit code 2."""
+    try:
+        yield
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
 def _fail(message: str, quiet: bool = False) -> NoReturn:
     """One line on stderr, then exit code 2 before any user starts."""
     if not quiet:
@@ -111,31 +142,12 @@ def _fail(message: str, quiet: bool = False) -> NoReturn:
     raise SystemExit(2)
 
 
-def _check_datasets(environment: Any, config: ScenarioConfig, plan: OpenModelPlan) -> None:
-    """Every selected user class must have the dataset its scenario draws from."""
-    needed: set[str] = set()
+def _apply_class_weights(environment: Any, plan: ApiPlan) -> None:
+    """Scenario weights become the class weights of the one-scenario users (when > 0)."""
+    weights = plan.weights()
     for user_class in environment.user_classes:
-        name = user_class.__name__
-        if name in _USER_CLASS_SCENARIO:
-            needed.add(_USER_CLASS_SCENARIO[name])
-        elif name == "MixedAgentUser":
-            needed.update(s for s, w in config.weights().items() if w > 0)
-        elif name == "OpenModelUser":
-            needed.add(plan.scenario)
-    for scenario in sorted(needed & {"codegen", "research"}):
-        if getattr(config, "prompts" if scenario == "codegen" else "questions") is None:
-            raise ConfigError(
-                f'{config.path}: field "scenarios.{scenario}.dataset": missing, '
-                f"expected a dataset for {scenario} (its user class is selected)"
-            )
-
-
-def _apply_class_weights(environment: Any, config: ScenarioConfig) -> None:
-    """Scenario weights become the class weights of the single-scenario users (when > 0)."""
-    weights = config.weights()
-    for user_class in environment.user_classes:
-        scenario = _USER_CLASS_SCENARIO.get(user_class.__name__)
-        if scenario and weights[scenario] > 0:
+        scenario = getattr(user_class, "agentload_scenario", None)
+        if scenario in weights and weights[scenario] > 0:
             user_class.weight = max(1, round(weights[scenario]))
 
 

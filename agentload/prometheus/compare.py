@@ -14,8 +14,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
-#: Custom Locust entries compared with a server-side histogram other than the HTTP one.
-CUSTOM_ENTRIES = {"TTC research": "agent_research_job_duration_seconds"}
+
+
+def custom_metric(entry: str) -> str | None:
+    """The server histogram a custom Locust entry is compared with, by the embedded target's
+    naming rule: ``TTC <scenario>`` ↔ ``agent_<scenario>_job_duration_seconds``; else None."""
+    kind, _, scenario = entry.partition(" ")
+    if kind != "TTC" or not scenario.replace("_", "").isalnum():
+        return None
+    return f"agent_{scenario}_job_duration_seconds"
 
 
 def bucket_index(bounds: Sequence[float], value: float) -> int:
@@ -37,7 +44,8 @@ def bucket_distance(bounds: Sequence[float], a: float, b: float) -> int:
 
 
 def split_entry(entry: str) -> tuple[str, str] | None:
-    """`"POST /v1/agents/codegen"` → ("POST", "/v1/agents/codegen"); None for custom entries."""
+    """`"POST /v1/chat/completions"` → ("POST", "/v1/chat/completions"); None for custom
+    entries."""
     method, _, name = entry.partition(" ")
     if method.upper() not in HTTP_METHODS or not name.startswith("/"):
         return None

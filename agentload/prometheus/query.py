@@ -9,13 +9,16 @@ differences.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from agentload.prometheus.client import PromClient, Sample
-from agentload.prometheus.compare import CUSTOM_ENTRIES, compare
+from agentload.prometheus.compare import compare, custom_metric
 from agentload.prometheus.errors import PrometheusError
 from agentload.prometheus.server import JOB_AGENT_API, JOB_ENGINE, JOB_LOCUST
+
+#: Routes of the target's own plumbing, left out of its request totals.
+INTERNAL_ROUTES = frozenset({"/metrics", "/healthz", "/readyz"})
 
 HTTP_HISTOGRAM = "agent_http_request_duration_seconds"
 QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
@@ -165,11 +168,12 @@ def _engine(client: PromClient, at: float, w: float) -> dict[str, Any]:
 
 
 def _custom(
-    client: PromClient, at: float, w: float
+    client: PromClient, at: float, w: float, entries: Iterable[str]
 ) -> tuple[dict[str, Any], dict[str, list[float]]]:
     figures: dict[str, Any] = {}
     bounds: dict[str, list[float]] = {}
-    for entry, metric in CUSTOM_ENTRIES.items():
+    pairs = [(entry, custom_metric(entry)) for entry in entries]
+    for entry, metric in [(e, m) for e, m in pairs if m is not None]:
         buckets = client.instant(window_delta(f"{metric}_bucket", "le", w), at)
         count = next((v for labels, v in buckets if labels.get("le") == "+Inf"), 0.0)
         if count <= 0:
@@ -232,9 +236,9 @@ def server_side(
         at = wait_for_scrape(client, end, scrape_jobs, settle_timeout)
         w, duration = at - start, end - start
         view = _route_view(client, at, w, duration)
-        custom, custom_bounds = _custom(client, at, w)
+        custom, custom_bounds = _custom(client, at, w, client_endpoints or {})
         routes: dict[str, Any] = view["routes"]
-        v1 = [r for name, r in routes.items() if name.startswith("/v1/")]
+        v1 = [r for name, r in routes.items() if name not in INTERNAL_ROUTES]
         return {
             "source": client.url,
             "window": {"start": start, "end": end, "seconds": round(duration, 3)},

@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from agentload.prometheus.client import PromClient
-from agentload.prometheus.query import HTTP_HISTOGRAM
+from agentload.prometheus.query import HTTP_HISTOGRAM, INTERNAL_ROUTES
 from agentload.prometheus.server import JOB_AGENT_API, JOB_ENGINE
+
+INTERNAL = "|".join(sorted(INTERNAL_ROUTES))
 
 MAX_POINTS = 10_000  # Prometheus refuses range queries of more than 11,000 points per series
 
@@ -28,18 +30,18 @@ def series_queries(
 ) -> dict[str, tuple[str, str]]:
     """Name → (PromQL, unit) of every exported series."""
     r = rate_window
-    by_route = f'sum by (le, route) (rate({HTTP_HISTOGRAM}_bucket{{route=~"/v1/.*"}}[{r}]))'
+    by_route = f'sum by (le, route) (rate({HTTP_HISTOGRAM}_bucket{{route!~"{INTERNAL}"}}[{r}]))'
     client = "sum by (le, request_type, name) (rate(loadtest_request_duration_seconds_bucket[{r}]))"
     return {
         "server_p95_ms": (f"histogram_quantile(0.95, {by_route}) * 1000", "ms"),
         "server_p99_ms": (f"histogram_quantile(0.99, {by_route}) * 1000", "ms"),
         "server_rps": (
-            f'sum by (route) (rate({HTTP_HISTOGRAM}_count{{route=~"/v1/.*"}}[{r}]))',
+            f'sum by (route) (rate({HTTP_HISTOGRAM}_count{{route!~"{INTERNAL}"}}[{r}]))',
             "rps",
         ),
         "server_errors_rps": (  # zero-filled: a route without 5xx shows 0, not nothing
-            f'sum by (route) (rate({HTTP_HISTOGRAM}_count{{route=~"/v1/.*", status=~"5.."}}[{r}]))'
-            f' or sum by (route) (rate({HTTP_HISTOGRAM}_count{{route=~"/v1/.*"}}[{r}])) * 0',
+            f'sum by (route) (rate({HTTP_HISTOGRAM}_count{{route!~"{INTERNAL}", status=~"5.."}}[{r}]))'
+            f' or sum by (route) (rate({HTTP_HISTOGRAM}_count{{route!~"{INTERNAL}"}}[{r}])) * 0',
             "rps",
         ),
         "agent_success_ratio": (

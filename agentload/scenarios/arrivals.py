@@ -34,7 +34,7 @@ _SHAPE_KEYS = ("scenario", "arrival", "rate_per_s", "duration_s", "users", "max_
 class OpenModelPlan:
     """What the open-model shape runs and each OpenModelUser follows."""
 
-    scenario: Literal["status", "codegen"]
+    scenario: str
     arrival: Literal["constant", "poisson"]
     rate_per_s: float
     duration_s: float

@@ -1,8 +1,9 @@
-"""Datasets of prompts and questions: JSON Lines files, one object per line with a text field.
+"""Datasets: JSON Lines files, one object per line, whose fields fill a scenario's templates.
 
-``load_dataset(path, key)`` returns a :class:`Dataset` of the ``key`` field of every line
-(``prompt`` for code generation, ``question`` for research); ``Dataset.pick(rng)`` draws one
-deterministically from a seeded ``random.Random``. Pure: no Locust import.
+``load_dataset(path) -> Dataset`` reads every non-blank line as a JSON object (a line that is not
+one raises :class:`DatasetError` naming the line); ``Dataset.pick(rng)`` draws one row
+deterministically from a seeded ``random.Random``; ``Dataset.fields`` are the fields every row
+has (what a template may use). Pure: no Locust import.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 class DatasetError(ValueError):
@@ -19,43 +21,46 @@ class DatasetError(ValueError):
 
 @dataclass(frozen=True)
 class Dataset:
-    """The texts of one dataset, in file order."""
+    """The rows of one dataset, in file order."""
 
     path: Path
-    items: tuple[str, ...]
+    rows: tuple[dict[str, Any], ...]
 
-    def pick(self, rng: random.Random) -> str:
-        """One item, drawn with ``rng`` (so a seeded generator gives a repeatable sequence)."""
-        return self.items[rng.randrange(len(self.items))]
+    def pick(self, rng: random.Random) -> dict[str, Any]:
+        """One row, drawn with ``rng`` (so a seeded generator gives a repeatable sequence)."""
+        return self.rows[rng.randrange(len(self.rows))]
+
+    @property
+    def fields(self) -> frozenset[str]:
+        """The fields that every row has."""
+        common = set(self.rows[0])
+        for row in self.rows[1:]:
+            common &= set(row)
+        return frozenset(common)
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self.rows)
 
 
-def load_dataset(path: Path, key: str) -> Dataset:
-    """Read a JSON Lines dataset: each non-blank line an object with a non-empty ``key``."""
+def load_dataset(path: Path) -> Dataset:
+    """Read a JSON Lines dataset: each non-blank line a JSON object."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         raise DatasetError(f"dataset {path} not found, expected a JSON Lines file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"dataset {path} is not readable: {exc}") from None
-    items: list[str] = []
+    rows: list[dict[str, Any]] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError:
-            raise DatasetError(
-                f"{path.name} line {number}: not JSON, expected an object with {key!r}"
-            ) from None
-        text = record.get(key) if isinstance(record, dict) else None
-        if not isinstance(text, str) or not text.strip():
-            raise DatasetError(
-                f"{path.name} line {number}: expected an object with a non-empty {key!r} string"
-            )
-        items.append(text)
-    if not items:
-        raise DatasetError(f"dataset {path} is empty, expected at least one {key!r} line")
-    return Dataset(path=path, items=tuple(items))
+            raise DatasetError(f"{path.name} line {number}: not JSON, expected an object") from None
+        if not isinstance(record, dict) or not record:
+            raise DatasetError(f"{path.name} line {number}: expected a non-empty JSON object")
+        rows.append(record)
+    if not rows:
+        raise DatasetError(f"dataset {path} is empty, expected at least one JSON object line")
+    return Dataset(path=path, rows=tuple(rows))

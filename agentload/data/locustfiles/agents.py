@@ -1,0 +1,27 @@
+"""agentload's Locust users for an API description (``--api NAME|PATH``, default agent-v1).
+
+    locust -f "$(agentload locustfile)" --host http://127.0.0.1:8000 --api agent-v1   # web UI
+    locust -f "$(agentload locustfile)" --headless -u 10 -r 5 -t 1m \\
+        --host http://127.0.0.1:8000 --api openai-chat --model my-model MixedAgentUser
+
+- ``MixedAgentUser``: every scenario of the description, drawn by weight.
+- ``OpenModelUser``: arrival-scheduled calls, latency from the intended start (pair it with the
+  open-model shape).
+- one ``<Scenario>User`` per scenario (``StatusUser``, ``ChatUser``, ...).
+
+Weights, think time, datasets and seed come from the description, its ``[phases.PHASE]``
+(``--agentload-phase``) and ``--scenario-config``; the secret from the variable the description
+names.
+"""
+
+import agentload.locust  # noqa: F401  (registers the plugin's options and listeners)
+from agentload.apis.load import load_description
+from agentload.locust.plugin import api_option, exit_on_config_error
+from agentload.locust.users import MixedAgentUser, OpenModelUser, scenario_users
+
+with exit_on_config_error():
+    _description, _ = load_description(api_option())
+_scenario_users = scenario_users(list(_description.scenarios))
+globals().update(_scenario_users)
+
+__all__ = ["MixedAgentUser", "OpenModelUser", *_scenario_users]

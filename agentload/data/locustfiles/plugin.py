@@ -1,0 +1,3 @@
+"""Loaded beside a user's own locustfile: registers agentload's plugin (options, recorders)."""
+
+import agentload.locust  # noqa: F401

@@ -1,0 +1,95 @@
+"""Locust users that run an API description's scenarios (the shipped locustfile exports them).
+
+- ``MixedAgentUser``: each task one scenario, drawn by the run's weights, then that scenario's
+  think time.
+- ``OpenModelUser``: calls on an arrival schedule (constant or Poisson), latency from the
+  intended start (pair it with ``agentload/shapes/open_model.py``).
+- one ``<Name>User`` per scenario of the description (``chat`` -> ``ChatUser``), weighted by the
+  scenario's weight: selectable in Locust's web UI.
+"""
+
+from __future__ import annotations
+
+from locust import FastHttpUser, constant, task
+
+from typing import Any
+
+from agentload.apis.model import ThinkTime
+from agentload.apis.plan import RunScenario
+from agentload.locust.calls import run_scenario
+from agentload.locust.open_model import ArrivalClock
+from agentload.locust.plugin import settings, user_rng
+
+
+class AgentUser(FastHttpUser):
+    """Shared set-up: the description's headers, a seeded generator, the scenario's think time."""
+
+    abstract = True
+
+    def __init__(self, environment: Any) -> None:
+        loaded = settings()
+        self.default_headers = dict(loaded.headers)
+        self.network_timeout = loaded.network_timeout
+        super().__init__(environment)
+        self.plan = loaded.plan
+        self.rng = user_rng(environment)
+        self._think: ThinkTime = self.plan.active()[0].think_time
+
+    def wait_time(self) -> float:
+        return self.rng.uniform(self._think.min_s, self._think.max_s)
+
+    def call(self, scenario: RunScenario, started_at: float | None = None) -> None:
+        """One call of ``scenario``; its think time follows."""
+        self._think = scenario.think_time
+        run_scenario(self, scenario, started_at)
+
+
+class MixedAgentUser(AgentUser):
+    """Every scenario of the run in one user, drawn by the run's weights."""
+
+    @task
+    def mixed(self) -> None:
+        active = self.plan.active()
+        scenario = self.rng.choices(active, weights=[sc.weight for sc in active])[0]
+        self.call(scenario)
+
+
+class OpenModelUser(AgentUser):
+    """Calls on an arrival schedule (constant or Poisson), timed from the intended start."""
+
+    wait_time = constant(0)  # the arrival clock does the waiting
+
+    def on_start(self) -> None:
+        self.open_plan = settings().open_model
+        self.clock = ArrivalClock(self.open_plan, self.rng)
+
+    @task
+    def arrive(self) -> None:
+        started_at = self.clock.next_start()
+        run_scenario(self, self.plan.scenarios[self.open_plan.scenario], started_at=started_at)
+
+
+def class_name(scenario: str) -> str:
+    """``deep-research`` -> ``DeepResearchUser``."""
+    parts = scenario.replace("-", "_").split("_")
+    return "".join(part[:1].upper() + part[1:] for part in parts if part) + "User"
+
+
+def scenario_users(names: list[str]) -> dict[str, type[AgentUser]]:
+    """One user class per scenario name, for a locustfile's globals."""
+    classes: dict[str, type[AgentUser]] = {}
+    for name in names:
+
+        def one(self: AgentUser, _name: str = name) -> None:
+            self.call(self.plan.scenarios[_name])
+
+        one.__name__ = name.replace("-", "_")
+        cls_name = class_name(name)
+        attrs = {
+            "tasks": [one],
+            "agentload_scenario": name,
+            "__doc__": f"Only the {name!r} scenario.",
+            "__module__": __name__,
+        }
+        classes[cls_name] = type(cls_name, (AgentUser,), attrs)
+    return classes

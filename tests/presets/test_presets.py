@@ -1,0 +1,123 @@
+"""The shipped presets against real servers: ``openai-chat`` against the embedded engine, ``runs``
+against a runs API of our own whose every path is known (tests/servers/runs_api.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.runner.agentload_run import run_agentload
+from tests.support import ROOT, free_port, stop_process, wait_ready
+
+pytestmark = pytest.mark.slow
+ENGINE = {
+    "ENGINE_TTFT_MS": "200",
+    "ENGINE_TOKENS_PER_S": "100",
+    "ENGINE_OUTPUT_TOKENS": "20",
+    "ENGINE_SEED": "3",
+}
+
+
+def _serve(cmd: list[str], ready: str, env: dict[str, str], log: Path) -> subprocess.Popen[str]:
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            cmd, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
+            text=True, start_new_session=True,
+        )  # fmt: skip
+    try:
+        wait_ready(ready, process)
+    except BaseException:
+        stop_process(process)
+        raise
+    return process
+
+
+@pytest.fixture
+def engine(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The embedded engine alone (``python -m target_service.engine``) on a free port."""
+    port = free_port()
+    extra = dict(ENGINE, **getattr(request, "param", {}))
+    cmd = [sys.executable, "-m", "target_service.engine", "--port", str(port)]
+    url = f"http://127.0.0.1:{port}"
+    process = _serve(cmd, f"{url}/healthz", extra, tmp_path / "engine.log")
+    try:
+        yield url
+    finally:
+        stop_process(process)
+
+
+def _summary(out: Path) -> dict:
+    return json.loads((out / "summary.json").read_text())
+
+
+def test_openai_chat_preset_passes_on_a_healthy_engine_with_true_ttft(
+    engine: str, tmp_path: Path
+) -> None:
+    """smoke --api openai-chat against the engine passes; TTFT P50 is the engine's within 10 %."""
+    out = tmp_path / "run"
+    args = ["run", "smoke", "--api", "openai-chat", "--host", engine, "--duration", "30s"]
+    done = run_agentload([*args, "--no-prometheus", "--out", str(out)])
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    endpoints = _summary(out)["endpoints"]
+    ttft = endpoints["TTFT chat"]["p50_ms"]
+    assert abs(ttft - 200) <= 20, f"TTFT P50 {ttft} ms, engine's {ENGINE['ENGINE_TTFT_MS']} ms"
+    assert endpoints["TPOT chat"]["requests"] > 0
+    assert _summary(out)["agent_outcomes"]["chat"]["success_rate"] == 1.0
+
+
+@pytest.mark.parametrize("engine", [{"ENGINE_FAULT_OUTAGE": "true"}], indirect=True)
+def test_openai_chat_preset_fails_its_gates_on_an_engine_outage(
+    engine: str, tmp_path: Path
+) -> None:
+    """With the engine answering 503, the stock smoke gates fail: exit 1, not a crash."""
+    out = tmp_path / "run"
+    args = ["run", "smoke", "--api", "openai-chat", "--host", engine, "--duration", "8s"]
+    done = run_agentload([*args, "--no-prometheus", "--out", str(out)])
+    assert done.returncode == 1, done.stderr[-3000:]
+    failed = [g for g in _summary(out)["gates"] if not g["passed"]]
+    assert any(g["name"] == "error_rate(POST /v1/chat/completions)" for g in failed)
+
+
+@pytest.fixture
+def runs_api(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "tests.servers.runs_api", str(port)]
+    url = f"http://127.0.0.1:{port}"
+    process = _serve(cmd, f"{url}/ok", {}, tmp_path / "runs.log")
+    try:
+        yield url
+    finally:
+        stop_process(process)
+
+
+def test_runs_preset_reaches_success_failure_deadline_cancel_and_retry_after(
+    runs_api: str, tmp_path: Path
+) -> None:
+    """Every path of a runs API: success, error, a run cancelled at its deadline (as often as
+    the client counts timeouts) and a 429 whose Retry-After the client waits out."""
+    config = tmp_path / "runs-smoke.toml"
+    config.write_text(
+        "seed = 1\n[think_time]\nmin_s = 0.1\nmax_s = 0.2\n[deadline_s]\nrun = 2.5\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "run"
+    args = ["run", "smoke", "--api", "runs", "--host", runs_api, "--duration", "15s"]
+    args += ["--users", "4", "--scenario-config", str(config), "--no-prometheus"]
+    done = run_agentload([*args, "--out", str(out)])
+    assert done.returncode == 1, done.stderr[-3000:]  # errors and timeouts fail the gates
+    assert "Traceback" not in done.stderr
+    counts = _summary(out)["agent_outcomes"]["run"]
+    truth = httpx.get(f"{runs_api}/truth").json()
+    assert counts["success"] > 0 and counts["error"] > 0 and counts["timeout"] > 0, counts
+    assert truth["cancels"] == counts["timeout"], (truth, counts)
+    assert truth["retry_gaps"] and min(truth["retry_gaps"]) >= 1.0, truth
+    ttc = _summary(out)["endpoints"]["TTC run"]
+    assert ttc["requests"] == sum(counts.get(k, 0) for k in ("success", "error", "timeout"))
