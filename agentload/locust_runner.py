@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from agentload.errors import ConfigError
+from agentload.files import PACKAGE_DATA
 from agentload.target import die_with_parent, end_process, free_port, kill_pid
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(__file__).resolve().parent / "data"
-LOCUSTFILE = DATA_DIR / "locustfiles" / "agents.py"
-PLUGIN_LOCUSTFILE = DATA_DIR / "locustfiles" / "plugin.py"
+LOCUSTFILE = PACKAGE_DATA / "locustfiles" / "agents.py"
+PLUGIN_LOCUSTFILE = PACKAGE_DATA / "locustfiles" / "plugin.py"
 SHAPES_DIR = Path(__file__).resolve().parent / "shapes"
 QUIT_GRACE_S = 3.0
 STOP_TIMEOUT_S = 5.0
@@ -87,18 +86,6 @@ def check_locustfile(path: Path, user_classes: tuple[str, ...]) -> Path:
     return path.resolve()
 
 
-def scenario_config_path(profile: Any) -> Path:
-    """The profile's scenario config: an absolute path as given; a relative one in the current
-    folder, else in the package's stock files (``scenarios/smoke.toml``)."""
-    value = Path(profile.scenario_config)
-    if value.is_absolute():
-        return value
-    for base in (Path.cwd(), DATA_DIR):
-        if (base / value).is_file():
-            return (base / value).resolve()
-    return (DATA_DIR / value).resolve()
-
-
 @dataclass(frozen=True)
 class Commands:
     """The command lines of one run: the main process (local or master) and the workers."""
@@ -122,11 +109,12 @@ def build_commands(plan: LocustPlan) -> Commands:
     if plan.model:
         shared += ["--model", plan.model]
     shared += list(plan.extra_args)
+    out_dir = plan.out_dir.absolute()  # Locust runs in the user's folder: every path absolute
     main = base + shared + [
-        "--csv", str(plan.out_dir / "locust"),
+        "--csv", str(out_dir / "locust"),
         "--csv-full-history",
-        "--html", str(plan.out_dir / "locust.html"),
-        "--agentload-out", str(plan.out_dir),
+        "--html", str(out_dir / "locust.html"),
+        "--agentload-out", str(out_dir),
     ]  # fmt: skip
     if plan.client_metrics_port is not None:
         main += ["--client-metrics-port", str(plan.client_metrics_port)]
@@ -182,8 +170,7 @@ class LocustProcesses:
     def _spawn(cmd: list[str], env: dict[str, str], log: Any) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             cmd,
-            cwd=ROOT,
-            env=env,
+            env=env,  # cwd: the user's folder, as given (paths in the command are absolute)
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -27,9 +27,9 @@ from agentload.locust_runner import (
     LocustPlan,
     LocustProcesses,
     build_commands,
-    scenario_config_path,
 )
 from agentload.profiler import ProfileError, PySpy
+from agentload.profiles import scenario_config_path
 from agentload.resources import read_samples, saturated_first
 from agentload.stats import read_jsonl, read_timeline
 from agentload.summary import build_summary
@@ -93,7 +93,7 @@ def run_stress(orch: Orchestrator, out_dir: Path) -> dict[str, Any]:
     """Growing steps until the stop criteria; the summary's `stress` section."""
     out_dir.mkdir(parents=True, exist_ok=True)
     profile = orch.profile
-    steps_path = out_dir / STEPS_FILE
+    steps_path = (out_dir / STEPS_FILE).absolute()  # read by the shape in Locust
     table = {**profile.shape_table(), "steps_path": str(steps_path)}
     if "stress" not in table and profile.stress is not None:
         table["stress"] = profile.stress.model_dump()

@@ -14,10 +14,18 @@ seconds in ``*_s`` fields. Overrides from the CLI (``users``, ``spawn_rate``, ``
 - ``spawn_rate``: replaces the spawn rate of the run and of every stage.
 - ``gates``: added to the profile's gates.
 
+A profile is found with :func:`agentload.files.find`: a path as given, else
+``./profiles/<name>.toml``, else the stock ``agentload/data/profiles/<name>.toml``. Its
+``scenario_config`` is a name or a path, resolved by :func:`scenario_config_path`: a path relative
+to the profile's folder (then the current folder); a name (``smoke``) in the ``scenarios/`` folder
+beside the profile's folder (``../scenarios/smoke.toml``, where the stock profiles find theirs),
+then the lookup (``./scenarios/``, the package's).
+
 API: ``load_profile(name_or_path, overrides=None) -> Profile`` (ConfigError naming file and field),
-``profile_from_dict(data, source=..., overrides=None)``, ``apply_overrides(profile, overrides)``;
+``profile_from_dict(data, source=..., overrides=None)``, ``apply_overrides(profile, overrides)``,
+``profile_path(name_or_path)``, ``scenario_config_path(profile)``;
 ``Profile.shape_table()`` is the ``AGENTLOAD_SHAPE`` JSON for agentload/shapes/,
-``Profile.peak_users``; ``PHASES``, ``PROFILES_DIR``, ``ROOT`` (profile paths are relative to it).
+``Profile.peak_users``; ``PHASES``, ``PROFILES_DIR`` (the stock profiles).
 """
 
 from __future__ import annotations
@@ -41,10 +49,10 @@ from pydantic import (
 
 from agentload.durations import parse_duration
 from agentload.errors import ConfigError
+from agentload.files import PACKAGE_DATA, find, is_explicit_path
 from agentload.gates import parse_gate
 
-ROOT = Path(__file__).resolve().parent.parent
-PROFILES_DIR = Path(__file__).resolve().parent / "data" / "profiles"
+PROFILES_DIR = PACKAGE_DATA / "profiles"
 PHASES = ("smoke", "load", "stress", "profile")
 DURATION_FORM = 'expected a duration such as "30s", "5m", "1h30m" or a number of seconds'
 
@@ -191,14 +199,38 @@ def _stage_json(stage: Stage) -> dict[str, Any]:
 
 
 def profile_path(name_or_path: str | Path) -> Path:
-    """``smoke`` -> ``profiles/smoke.toml``; a path (``x/y.toml``) is taken as given."""
-    text = str(name_or_path)
-    if text in PHASES or ("/" not in text and not text.endswith(".toml")):
-        path = PROFILES_DIR / f"{text}.toml"
-        if not path.is_file():
-            raise ConfigError(f"unknown phase {text!r}, expected one of {', '.join(PHASES)}")
-        return path
-    return Path(text)
+    """``smoke`` -> ``./profiles/smoke.toml`` or the stock one; a path (``x/y.toml``) as given."""
+    return find("profiles", name_or_path)
+
+
+def scenario_config_path(profile: Profile) -> Path:
+    """The absolute path of the profile's ``scenario_config`` (see the module docstring);
+    ConfigError naming the profile and the field when it is nowhere."""
+    value, owner = profile.scenario_config, profile.source or "profile"
+    source = Path(profile.source) if profile.source else None
+    here = source.resolve().parent if source is not None and source.is_file() else None
+    given = Path(value).expanduser()
+    if given.is_absolute():
+        candidates = [given]
+    elif is_explicit_path(value):
+        candidates = [base / given for base in (here, Path.cwd()) if base is not None]
+    else:
+        beside = [here.parent / "scenarios" / f"{value}.toml"] if here is not None else []
+        for path in beside:
+            if path.is_file():
+                return path.resolve()
+        try:
+            return find("scenarios", value).resolve()
+        except ConfigError as exc:
+            raise ConfigError(f"{owner}: field 'scenario_config': {exc}") from None
+    for path in candidates:
+        if path.is_file():
+            return path.resolve()
+    tried = " or ".join(str(path) for path in candidates)
+    raise ConfigError(
+        f"{owner}: field 'scenario_config': {value!r} not found ({tried}), expected a scenario "
+        'config name such as "smoke" or a path relative to the profile\'s folder'
+    )
 
 
 def load_profile(name_or_path: str | Path, overrides: Mapping[str, Any] | None = None) -> Profile:

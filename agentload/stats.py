@@ -1,80 +1,68 @@
-"""Percentiles and windows over Locust's rounded response-time histograms (pure).
+"""Figures of timeline windows and whole runs, from the exact latency histograms (pure).
 
-A histogram is ``{rounded_ms: count}`` as in Locust's ``StatsEntry.response_times``; JSON gives
-string keys, which every function here accepts. Timeline lines follow docs/architecture.md:
-cumulative ``requests``/``failures`` per entry and a *delta* ``hist`` since the previous line.
+Timeline lines follow docs/architecture.md: cumulative ``requests``/``failures`` per entry and
+the HdrHistograms of the successful (``hdr``) and failed (``hdr_failed``) requests since the
+previous line, so a window's latencies are the exact merge of its lines'. Lines of runs recorded
+before the histograms carry Locust's rounded ``hist`` (ms -> count) of all requests instead: they
+still read, with percentiles over every request and ``failed`` unknown (None).
 
 API: ``read_timeline(path)``, ``read_jsonl(path)`` (tolerant of a truncated last line),
-``merge_histograms(hists)``, ``percentile(hist, 0.95)``, ``window_stats(lines, start_t, end_t)``
--> ``{entry: {requests, failures, rps, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, avg_ms}}``,
-``http_totals(entries)``, ``steps_from_timeline(lines, warmup_s, entry) -> list[Step]``.
+``read_json(path)``, ``is_http(entry)``, ``line_latency(line, entry)``,
+``latency_over(lines, entry=None)`` (None: all HTTP entries merged),
+``entry_stats(requests, failures, latency, seconds)``, ``window_stats(lines, start_t, end_t)``
+-> ``{entry: {requests, failures, error_rate, rps, p50_ms, p90_ms, p95_ms, p99_ms, p999_ms,
+max_ms, avg_ms, failed}}``, ``http_totals(entries)``, ``histogram_meta(final, lines)``,
+``steps_from_timeline(lines, warmup_s, entry) -> list[Step]``,
+``step_from_latencies(entries, users, seconds, entry) -> (Step, requests)`` (the stress shape).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from agentload.knee import Step
+from agentload.latency import LEGACY_META, META, EntryLatency, merge_entries
 
-Hist = Mapping[int, int] | Mapping[str, int]
-CUSTOM_TYPES = frozenset({"TTFT", "TPOT", "TTC"})
-
-
-def merge_histograms(hists: Iterable[Hist]) -> dict[int, int]:
-    """Sum histograms bucket by bucket (keys as ints)."""
-    merged: dict[int, int] = {}
-    for hist in hists:
-        for key, count in hist.items():
-            bucket = int(key)
-            merged[bucket] = merged.get(bucket, 0) + int(count)
-    return merged
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
 
-def percentile(hist: Hist, percent: float, num_requests: int | None = None) -> int:
-    """The response time that ``percent`` (0..1) of requests finished within, computed exactly as
-    Locust's ``calculate_response_time_percentile`` (walks the buckets from the slowest)."""
-    times = {int(k): int(v) for k, v in hist.items()}
-    total = sum(times.values()) if num_requests is None else num_requests
-    num_of_request = int(total * percent)
-    processed = 0
-    for response_time in sorted(times, reverse=True):
-        processed += times[response_time]
-        if total - processed <= num_of_request:
-            return response_time
-    return 0
+def is_http(entry: str) -> bool:
+    """True for ``"GET /v1/status"``, False for a timing entry such as ``"TTFT codegen"``."""
+    return entry.split(" ", 1)[0] in HTTP_METHODS
 
 
-def hist_max(hist: Hist) -> int | None:
-    keys = [int(k) for k, v in hist.items() if int(v) > 0]
-    return max(keys) if keys else None
+def line_latency(line: Mapping[str, Any], entry: str) -> EntryLatency | None:
+    """The latencies ``entry`` recorded in one line (None when the line has no such entry)."""
+    stats = (line.get("entries") or {}).get(entry)
+    return EntryLatency.from_json(stats) if stats is not None else None
 
 
-def hist_avg(hist: Hist) -> float | None:
-    count = sum(int(v) for v in hist.values())
-    return sum(int(k) * int(v) for k, v in hist.items()) / count if count else None
+def latency_over(lines: Sequence[Mapping[str, Any]], entry: str | None = None) -> EntryLatency:
+    """The merged latencies of ``entry`` (or of every HTTP entry when None) over ``lines``."""
+    chosen = []
+    for line in lines:
+        for name, stats in (line.get("entries") or {}).items():
+            if (entry is None and is_http(name)) or name == entry:
+                chosen.append(EntryLatency.from_json(stats))
+    return merge_entries(chosen) if chosen else EntryLatency()
 
 
-def entry_stats(requests: int, failures: int, hist: Hist, seconds: float) -> dict[str, Any]:
-    """The summary's per-entry keys for one window (percentiles None when no sample)."""
-    count = sum(int(v) for v in hist.values())
-
-    def pct(p: float) -> int | None:
-        return percentile(hist, p) if count else None
-
+def entry_stats(
+    requests: int, failures: int, latency: EntryLatency | None, seconds: float
+) -> dict[str, Any]:
+    """The summary's per-entry keys for one window: counts, rates, and the latency figures of
+    the successful requests with the failed ones' under ``failed`` (None when not known)."""
+    latency = latency if latency is not None else EntryLatency()
     return {
         "requests": requests,
         "failures": failures,
+        "error_rate": failures / requests if requests else None,
         "rps": requests / seconds if seconds > 0 else 0.0,
-        "p50_ms": pct(0.5),
-        "p90_ms": pct(0.9),
-        "p95_ms": pct(0.95),
-        "p99_ms": pct(0.99),
-        "max_ms": hist_max(hist),
-        "avg_ms": hist_avg(hist),
+        **latency.figures(),
     }
 
 
@@ -114,7 +102,7 @@ def window_stats(
     lines: Sequence[Mapping[str, Any]], start_t: float = -math.inf, end_t: float = math.inf
 ) -> dict[str, dict[str, Any]]:
     """Per-entry stats of the lines with ``start_t < t <= end_t``; counts are the difference of the
-    cumulative values against the last line before the window, percentiles merge the deltas."""
+    cumulative values against the last line before the window, latencies merge the lines'."""
     before = [ln for ln in lines if ln["t"] <= start_t]
     inside = [ln for ln in lines if start_t < ln["t"] <= end_t]
     if not inside:
@@ -129,25 +117,38 @@ def window_stats(
         first = (base.get("entries") or {}).get(name, {}) if base else {}
         requests = max(0, int(last.get("requests", 0)) - int(first.get("requests", 0)))
         failures = max(0, int(last.get("failures", 0)) - int(first.get("failures", 0)))
-        hist = merge_histograms(
-            (ln.get("entries") or {}).get(name, {}).get("hist", {}) for ln in inside
-        )
-        out[name] = entry_stats(requests, failures, hist, seconds)
+        out[name] = entry_stats(requests, failures, latency_over(inside, name), seconds)
     return out
 
 
 def http_totals(entries: Mapping[str, Mapping[str, Any]]) -> tuple[int, int]:
-    """Requests and failures over the HTTP entries (custom TTFT/TPOT/TTC entries left out)."""
-    http = [s for name, s in entries.items() if name.split(" ", 1)[0] not in CUSTOM_TYPES]
+    """Requests and failures over the HTTP entries (timing entries such as TTFT left out)."""
+    http = [s for name, s in entries.items() if is_http(name)]
     return sum(int(s["requests"]) for s in http), sum(int(s["failures"]) for s in http)
+
+
+def histogram_meta(
+    final: Mapping[str, Any] | None, lines: Sequence[Mapping[str, Any]] = ()
+) -> dict[str, Any] | None:
+    """Which histogram the figures come from: agentload's HdrHistogram (``META``), Locust's
+    rounded one for runs recorded before it, or None without any data."""
+    if final and isinstance(final.get("histogram"), Mapping):
+        return dict(final["histogram"])
+    for line in lines:
+        for stats in (line.get("entries") or {}).values():
+            if "hdr" in stats or "hdr_failed" in stats:
+                return dict(META)
+            if "hist" in stats:
+                return dict(LEGACY_META)
+    return dict(LEGACY_META) if final and final.get("entries") else None
 
 
 def steps_from_timeline(
     lines: Sequence[Mapping[str, Any]], warmup_s: float = 0.0, entry: str | None = None
 ) -> list[Step]:
     """Stress steps: consecutive lines at the same user count form a step; its first ``warmup_s``
-    are left out. ``rps`` and ``error_rate`` are over the HTTP entries, ``p95_ms`` is ``entry``'s
-    (or of all HTTP entries merged when None or absent)."""
+    are left out. ``rps`` and ``error_rate`` are over the HTTP entries, ``p95_ms`` is of
+    ``entry``'s successful requests (or of all HTTP entries' when None or absent)."""
     steps: list[Step] = []
     for users, start, end in _plateaus(lines):
         stats = window_stats(lines, start + warmup_s, end)
@@ -155,17 +156,11 @@ def steps_from_timeline(
             continue
         requests, failures = http_totals(stats)
         seconds = end - _prev_t(lines, start + warmup_s)
-        window = [ln for ln in lines if start + warmup_s < ln["t"] <= end]
         if entry and entry in stats:
             p95 = stats[entry]["p95_ms"]
         else:
-            hist = merge_histograms(
-                s.get("hist", {})
-                for ln in window
-                for name, s in (ln.get("entries") or {}).items()
-                if name.split(" ", 1)[0] not in CUSTOM_TYPES
-            )
-            p95 = percentile(hist, 0.95) if hist else None
+            window = [ln for ln in lines if start + warmup_s < ln["t"] <= end]
+            p95 = latency_over(window).figures()["p95_ms"]
         steps.append(
             Step(
                 users=users,
@@ -175,6 +170,26 @@ def steps_from_timeline(
             )
         )
     return steps
+
+
+def step_from_latencies(
+    entries: Mapping[str, EntryLatency], users: int, seconds: float, entry: str | None = None
+) -> tuple[Step, int]:
+    """A stress step from the latencies that arrived in its window, and its request count:
+    requests and failures over the HTTP entries, ``p95_ms`` of ``entry``'s successful requests
+    (of all HTTP entries' when ``entry`` is None or absent; NaN without any success)."""
+    http = [latency for name, latency in entries.items() if is_http(name)]
+    requests = sum(latency.requests for latency in http)
+    failures = sum(latency.failures for latency in http)
+    chosen = entries.get(entry) if entry else None
+    p95 = (chosen if chosen is not None else merge_entries(http)).figures()["p95_ms"]
+    step = Step(
+        users=users,
+        rps=requests / seconds if seconds > 0 else 0.0,
+        p95_ms=float(p95) if p95 is not None else math.nan,
+        error_rate=failures / requests if requests else 0.0,
+    )
+    return step, requests
 
 
 def _plateaus(lines: Sequence[Mapping[str, Any]]) -> list[tuple[int, float, float]]:

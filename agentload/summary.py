@@ -2,10 +2,14 @@
 
 Keys: ``phase``, ``verdict`` (pass|fail|aborted), ``exit_code``, ``started_at``, ``duration_s``,
 ``target``, ``users``, ``totals`` {requests, failures, rps, error_rate, agent_success_rate},
-``endpoints`` {"<type> <name>": {requests, failures, rps, p50_ms, p95_ms, p99_ms, max_ms, ...}},
-``gates`` [{name, expr, observed, passed, ...}], ``abort_reason``, ``stress``, ``profile``; extras:
-``agent_outcomes`` per scenario, ``load`` (phase load: the degradation point), ``server_side``.
-Totals count HTTP entries only (the custom TTFT/TPOT/TTC entries would count requests twice).
+``endpoints`` {"<type> <name>": {requests, failures, error_rate, rps, p50_ms, p90_ms, p95_ms,
+p99_ms, p999_ms, max_ms, avg_ms, failed}}, ``gates`` [{name, expr, observed, passed, ...}],
+``abort_reason``, ``stress``, ``profile``; extras: ``agent_outcomes`` per scenario, ``load`` (phase
+load: the degradation point), ``server_side``, ``meta.histogram`` (which histogram the latencies
+come from, :func:`agentload.stats.histogram_meta`).
+An endpoint's latencies are over its successful requests; ``failed`` {requests, p50_ms, p95_ms,
+p99_ms, max_ms, avg_ms} has the failed ones' (None for runs recorded before the split).
+Totals count HTTP entries only (timing entries such as TTFT would count requests twice).
 
 API: ``build_summary(phase=, started_at=, target=, final=, timeline=, outcomes=, gates=,
 abort_reason=, users=, duration_s=, stress=, profile=, server_side=, extra=, strict_gates=)`` (gates
@@ -28,9 +32,19 @@ from typing import Any
 from agentload.errors import AgentloadError, ExitCode
 from agentload.gates import Gate, GateResult, evaluate
 from agentload.knee import degradation_point
-from agentload.stats import entry_stats, http_totals, steps_from_timeline, window_stats
+from agentload.latency import FAILED_KEYS, EntryLatency
+from agentload.stats import (
+    entry_stats,
+    histogram_meta,
+    http_totals,
+    steps_from_timeline,
+    window_stats,
+)
 
-_ENTRY_KEYS = ("requests", "failures", "rps", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms")
+_ENTRY_KEYS = (
+    "requests", "failures", "error_rate", "rps",
+    "p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms", "avg_ms", "failed",
+)  # fmt: skip
 
 
 def verdict_for(results: Sequence[GateResult], aborted: bool) -> tuple[str, ExitCode]:
@@ -98,6 +112,9 @@ def build_summary(
     if phase == "load" and timeline:
         summary["load"] = _load_section(timeline)
     summary.update(extra or {})
+    meta = histogram_meta(final, timeline)
+    if meta is not None:
+        summary["meta"] = {**(summary.get("meta") or {}), "histogram": meta}
     strict = abort_reason is None if strict_gates is None else strict_gates
     results = evaluate(gates, summary, strict=strict)
     verdict, code = verdict_for(results, abort_reason is not None)
@@ -149,25 +166,41 @@ def _duration(
 def _endpoints(
     final: Mapping[str, Any], timeline: Sequence[Mapping[str, Any]], duration: float
 ) -> dict[str, dict[str, Any]]:
+    """Per-entry figures: from final.json's cumulative histograms when it has them; else (a run
+    recorded before them) Locust's figures over the timeline's; else (no final.json, an
+    interrupted run) from the timeline alone."""
+    entries: Mapping[str, Any] = final.get("entries") or final.get("stats") or {}
+    if entries and final.get("histogram"):
+        out = {}
+        for name, raw in entries.items():
+            requests, failures = int(raw.get("requests", 0)), int(raw.get("failures", 0))
+            stats = entry_stats(requests, failures, EntryLatency.from_json(raw), duration)
+            if isinstance(raw.get("rps"), int | float):
+                stats["rps"] = raw["rps"]
+            out[name] = _tidy(stats)
+        return out
     from_timeline = window_stats(timeline) if timeline else {}
     for stats in from_timeline.values():
         stats["rps"] = stats["requests"] / duration if duration > 0 else 0.0
-    entries = final.get("entries") or final.get("stats") or {}
     if not entries:
         return {name: _tidy(s) for name, s in from_timeline.items()}
     out = {}
     for name, raw in entries.items():
-        stats = dict(from_timeline.get(name) or entry_stats(0, 0, {}, duration))
-        stats.update({k: v for k, v in raw.items() if k in (*_ENTRY_KEYS, "avg_ms")})
+        stats = dict(from_timeline.get(name) or entry_stats(0, 0, None, duration))
+        stats.update({k: v for k, v in raw.items() if k in _ENTRY_KEYS})
+        requests = int(stats["requests"])
+        stats["error_rate"] = int(stats["failures"]) / requests if requests else None
         if "rps" not in raw:
-            stats["rps"] = int(stats["requests"]) / duration if duration > 0 else 0.0
+            stats["rps"] = requests / duration if duration > 0 else 0.0
         out[name] = _tidy(stats)
     return out
 
 
 def _tidy(stats: Mapping[str, Any]) -> dict[str, Any]:
-    keys = (*_ENTRY_KEYS, "avg_ms")
-    return {k: _round(stats.get(k)) for k in keys}
+    out = {k: _round(stats.get(k)) for k in _ENTRY_KEYS}
+    failed = stats.get("failed")
+    out["failed"] = {k: _round(failed.get(k)) for k in FAILED_KEYS} if failed else None
+    return out
 
 
 def _agent_outcomes(counts: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, Any]]:

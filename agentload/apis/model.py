@@ -27,10 +27,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
-Outcome = Literal["success", "invalid", "error", "timeout", "rejected"]
 Weight = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 PositiveSeconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -199,14 +197,14 @@ class Scenario(_Model):
     @classmethod
     def _method(cls, value: str) -> str:
         if value.upper() not in METHODS:
-            raise ValueError(f"got {value!r}, expected one of {', '.join(METHODS)}")
+            raise ValueError(f"one of {', '.join(METHODS)}")
         return value.upper()
 
     @field_validator("path")
     @classmethod
     def _path(cls, value: str) -> str:
         if not value.startswith("/"):
-            raise ValueError(f"got {value!r}, expected a path starting with /")
+            raise ValueError("a path starting with /")
         return value
 
     @model_validator(mode="after")

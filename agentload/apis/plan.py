@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from agentload.apis.model import Description, Job, Overlay, Scenario, ThinkTime, check_overlay
+from agentload.apis.judges import JudgeError, load_function
 from agentload.apis.templates import names
 from agentload.errors import ConfigError
 from agentload.files import find
@@ -204,6 +205,14 @@ def _check_templates(sc: RunScenario, path: Path, model: str) -> None:
             job_parts["job.cancel.path"] = spec.job.cancel.path
         for where, template in job_parts.items():
             _known(names(template), with_id, path, f"scenarios.{sc.name}.{where}")
+    for number, check in enumerate(spec.success):
+        if check.function is not None:
+            try:
+                load_function(check.function)
+            except JudgeError as exc:
+                raise PlanError(
+                    f'{path}: field "scenarios.{sc.name}.success.{number}.function": {exc}'
+                ) from None
     for where, template in parts.items():
         used = names(template)
         _known(used, available, path, f"scenarios.{sc.name}.{where}")

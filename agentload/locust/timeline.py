@@ -1,12 +1,17 @@
 """``timeline.jsonl`` (once a second) and ``final.json`` (at stop), on the master or local runner.
 
-A line: ``{"t", "users", "entries": {"<type> <name>": {"requests", "failures", "hist"}},
-"outcomes", "open_model"}`` with cumulative counts and ``hist`` the rounded response-time
-histogram (ms -> count) of the requests since the previous line. ``final.json`` holds the
-cumulative per-entry stats (``requests, failures, p50_ms, p95_ms, p99_ms, max_ms, avg_ms, rps``),
-``total`` (Locust's Aggregated row), ``outcomes``, ``success_rate``, ``open_model`` and
-``duration_s``. Both are built from the runner's stats, which on a master are its workers' merged
-stats; ``final.json`` is written again at quitting, after the workers' last reports.
+A line: ``{"t", "users", "entries": {"<type> <name>": {"requests", "failures", "hdr",
+"hdr_failed"}}, "outcomes", "open_model"}``: cumulative counts (Locust's), and the exact
+latency histograms (:mod:`agentload.latency`, HdrHistogram's compressed base64 text) of the
+successful (``hdr``) and failed (``hdr_failed``) requests since the previous line; a key is left
+out when no such request finished. ``final.json`` holds per entry the cumulative counts
+(``requests, failures, error_rate, rps``), the successes' latency figures (``p50_ms, p90_ms,
+p95_ms, p99_ms, p999_ms, max_ms, avg_ms``), ``failed`` (the failures' own figures) and the
+cumulative ``hdr``/``hdr_failed``; ``total`` (every entry, as Locust's Aggregated row),
+``histogram`` (which histogram), ``outcomes``, ``success_rate``, ``open_model`` and
+``duration_s``. Counts are the runner's stats and latencies come from
+:data:`agentload.locust.histograms.RECORDER`, which on a master are its workers' merged reports;
+``final.json`` is written again at quitting, after the workers' last reports.
 """
 
 from __future__ import annotations
@@ -19,11 +24,12 @@ from typing import Any
 
 import gevent
 
+from agentload.latency import META, EntryLatency, merge_entries
 from agentload.locust import open_model, outcomes
+from agentload.locust.histograms import RECORDER, Tap
 from agentload.locust.hooks import listen
 
 INTERVAL_S = 1.0
-PERCENTILES = {"p50_ms": 0.5, "p95_ms": 0.95, "p99_ms": 0.99}
 
 
 def entry_key(entry: Any) -> str:
@@ -37,7 +43,8 @@ class TimelineRecorder:
     def __init__(self, environment: Any, out_dir: Path) -> None:
         self.environment = environment
         self.out_dir = out_dir
-        self._last: dict[str, dict[int, int]] = {}
+        self._tap: Tap | None = None
+        self._latency: dict[str, EntryLatency] = {}
         self._started = time.monotonic()
         self._stopped: float | None = None
         self._greenlet: Any = None
@@ -46,7 +53,8 @@ class TimelineRecorder:
     def start(self) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.close()
-        self._last = {}
+        self._latency = {}
+        self._tap = RECORDER.open_tap()
         self._started = time.monotonic()
         self._stopped = None
         self._file = (self.out_dir / "timeline.jsonl").open("w", encoding="utf-8")
@@ -68,6 +76,9 @@ class TimelineRecorder:
         if self._file is not None:
             self._file.close()
             self._file = None
+        if self._tap is not None:
+            self._tap.close()
+            self._tap = None
 
     def _loop(self) -> None:
         while True:
@@ -81,17 +92,17 @@ class TimelineRecorder:
     def write_line(self) -> None:
         if self._file is None:
             return
+        recent = self._tap.take() if self._tap is not None else {}
+        for name, latency in recent.items():
+            self._latency.setdefault(name, EntryLatency()).add(latency)
+        counts = {entry_key(e): e for e in list(self.environment.runner.stats.entries.values())}
         entries: dict[str, Any] = {}
-        for entry in list(self.environment.runner.stats.entries.values()):
-            key = entry_key(entry)
-            current = dict(entry.response_times)
-            before = self._last.get(key, {})
-            delta = {str(ms): n - before.get(ms, 0) for ms, n in current.items()}
-            self._last[key] = current
+        for key in sorted(set(counts) | set(recent)):
+            entry = counts.get(key)
             entries[key] = {
-                "requests": entry.num_requests,
-                "failures": entry.num_failures,
-                "hist": {ms: n for ms, n in delta.items() if n > 0},
+                "requests": entry.num_requests if entry is not None else 0,
+                "failures": entry.num_failures if entry is not None else 0,
+                **(recent[key].to_json() if key in recent else {}),
             }
         line = {
             "t": self._elapsed(),
@@ -107,10 +118,14 @@ class TimelineRecorder:
         stats = self.environment.runner.stats
         counts = outcomes.totals(self.environment)
         rates = {name: outcomes.success_rate(counts, name) for name in counts}
+        entries = {entry_key(e): e for e in list(stats.entries.values())}
         final = {
             "duration_s": self._elapsed(),
-            "entries": {entry_key(e): summarize(e) for e in list(stats.entries.values())},
-            "total": summarize(stats.total),
+            "histogram": META,
+            "entries": {
+                key: summarize(entry, self._latency.get(key)) for key, entry in entries.items()
+            },
+            "total": summarize(stats.total, merge_entries(self._latency.values())),
             "outcomes": counts,
             "success_rate": {**rates, "overall": outcomes.success_rate(counts)},
             "open_model": open_model.totals(self.environment),
@@ -121,16 +136,18 @@ class TimelineRecorder:
         os.replace(tmp, target)
 
 
-def summarize(entry: Any) -> dict[str, Any]:
-    """The cumulative figures of one Locust stats entry."""
-    done = entry.num_requests > 0
-    figures: dict[str, Any] = {"requests": entry.num_requests, "failures": entry.num_failures}
-    for key, share in PERCENTILES.items():
-        figures[key] = float(entry.get_response_time_percentile(share)) if done else None
-    figures["max_ms"] = float(entry.max_response_time) if done else None
-    figures["avg_ms"] = round(float(entry.avg_response_time), 3) if done else None
-    figures["rps"] = round(float(entry.total_rps), 3)
-    return figures
+def summarize(entry: Any, latency: EntryLatency | None) -> dict[str, Any]:
+    """The cumulative figures of one entry: Locust's counts and rate, the exact latencies."""
+    latency = latency if latency is not None else EntryLatency()
+    requests, failures = int(entry.num_requests), int(entry.num_failures)
+    return {
+        "requests": requests,
+        "failures": failures,
+        "error_rate": failures / requests if requests else None,
+        "rps": round(float(entry.total_rps), 3),
+        **latency.figures(),
+        **latency.to_json(),
+    }
 
 
 _recorder: TimelineRecorder | None = None

@@ -70,7 +70,7 @@ class OpenModelUser(AgentUser):
 
 
 def class_name(scenario: str) -> str:
-    """``deep-research`` -> ``DeepResearchUser``."""
+    """``long-report`` -> ``LongReportUser``."""
     parts = scenario.replace("-", "_").split("_")
     return "".join(part[:1].upper() + part[1:] for part in parts if part) + "User"
 

@@ -1,9 +1,10 @@
 """Time series from ``timeline.jsonl`` lines (pure functions over plain data).
 
-Each timeline line holds cumulative ``requests``/``failures`` per entry and the response-time
-histogram of the requests since the previous line, so a window's percentiles are the merge of its
-lines' histograms. "HTTP" entries are those whose request type is an HTTP method; the custom
-``TTFT``/``TPOT``/``TTC`` entries are latencies, not requests, and stay out of RPS and errors.
+Each timeline line holds cumulative ``requests``/``failures`` per entry and the exact latency
+histograms of the requests since the previous line (successes and failures apart), so a window's
+percentiles are those of the merge of its lines' histograms; they are over successful requests.
+"HTTP" entries are those whose request type is an HTTP method; timing entries such as ``TTFT``
+are latencies, not requests, and stay out of RPS and errors.
 """
 
 from __future__ import annotations
@@ -13,20 +14,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentload.stats import merge_histograms, percentile
+from agentload.latency import EntryLatency, count, merge_entries, percentiles_ms
+from agentload.stats import HTTP_METHODS, is_http, latency_over, line_latency
 
-HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+__all__ = ["HTTP_METHODS", "is_http"]
+
 MAX_POINTS = 150
 
 
-def is_http(entry: str) -> bool:
-    """True for ``"GET /v1/status"``, False for ``"TTFT codegen"``."""
-    return entry.split(" ", 1)[0] in HTTP_METHODS
-
-
-def hist_percentile(hist: Mapping[int, int], q: float) -> float:
-    """The ``q`` (0..1) percentile of a histogram, as Locust computes it; NaN when empty."""
-    return float(percentile(hist, q)) if sum(hist.values()) > 0 else math.nan
+def success_percentiles(latency: EntryLatency, quantiles: Sequence[float]) -> list[float]:
+    """The ``quantiles`` (0..1) of the successful requests in ms; NaN when there is none."""
+    if latency.ok is None or not count(latency.ok):
+        return [math.nan for _ in quantiles]
+    return [math.nan if v is None else v for v in percentiles_ms(latency.ok, quantiles)]
 
 
 @dataclass
@@ -61,13 +61,13 @@ def _totals(line: Mapping[str, Any], entry: str | None = None) -> tuple[int, int
     return requests, failures
 
 
-def _hists(lines: Sequence[Mapping[str, Any]], entry: str | None = None) -> dict[int, int]:
-    chosen = []
-    for line in lines:
-        for name, stats in (line.get("entries") or {}).items():
-            if (entry is None and is_http(name)) or name == entry:
-                chosen.append(stats.get("hist") or {})
-    return merge_histograms(chosen)
+def _per_line(timeline: Sequence[Mapping[str, Any]], entry: str) -> list[EntryLatency]:
+    """``entry``'s latencies in each line (decoded once; empty where the line has none)."""
+    return [line_latency(line, entry) or EntryLatency() for line in timeline]
+
+
+def _successes(latency: EntryLatency) -> int:
+    return count(latency.ok)
 
 
 def coalesce(timeline: Sequence[Mapping[str, Any]], min_gap_s: float = 0.5) -> list[dict[str, Any]]:
@@ -75,7 +75,7 @@ def coalesce(timeline: Sequence[Mapping[str, Any]], min_gap_s: float = 0.5) -> l
 
     Locust's stop writes a last line or two milliseconds after the previous one; as windows of
     their own they would show absurd rates. Counts are cumulative, so the folded line keeps the
-    later counts, the sum of both histograms and the earlier line's users.
+    later counts, the sum of both lines' histograms and the earlier line's users.
     """
     out: list[dict[str, Any]] = []
     for line in timeline:
@@ -83,13 +83,24 @@ def coalesce(timeline: Sequence[Mapping[str, Any]], min_gap_s: float = 0.5) -> l
             prev = out[-1]
             entries = {name: dict(stats) for name, stats in (prev.get("entries") or {}).items()}
             for name, stats in (line.get("entries") or {}).items():
-                old = entries.get(name, {}).get("hist") or {}
-                merged = merge_histograms([old, stats.get("hist") or {}])
-                entries[name] = {**stats, "hist": {str(k): v for k, v in merged.items()}}
+                entries[name] = _fold(entries.get(name) or {}, stats)
             out[-1] = {**line, "users": prev.get("users", 0), "entries": entries}
         else:
             out.append(dict(line))
     return out
+
+
+def _fold(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """``new``'s counts with the sum of both lines' latencies."""
+    counts = {k: v for k, v in new.items() if k not in ("hdr", "hdr_failed", "hist")}
+    if "hist" in old or "hist" in new:  # lines recorded before the exact histograms
+        merged: dict[str, int] = {}
+        for hist in (old.get("hist") or {}, new.get("hist") or {}):
+            for ms, n in hist.items():
+                merged[str(ms)] = merged.get(str(ms), 0) + int(n)
+        return {**counts, "hist": merged}
+    latency = merge_entries([EntryLatency.from_json(old), EntryLatency.from_json(new)])
+    return {**counts, **latency.to_json()}
 
 
 def entry_names(timeline: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -130,21 +141,24 @@ def windows(timeline: Sequence[Mapping[str, Any]], width: int | None = None) -> 
 def entry_percentiles(
     timeline: Sequence[Mapping[str, Any]], entry: str, min_requests: int = 10
 ) -> Percentiles:
-    """``entry``'s percentiles over time, in windows wide enough to hold about ``min_requests``
-    requests each (but at least 8 windows, and at most ``MAX_POINTS``); NaN where a window
-    has none."""
-    total = sum(sum(_hists([line], entry).values()) for line in timeline)
-    per_line = total / len(timeline) if timeline else 0.0
-    width = math.ceil(min_requests / per_line) if per_line else 1
+    """``entry``'s percentiles (of its successful requests) over time, in windows wide enough to
+    hold about ``min_requests`` requests each (but at least 8 windows, and at most
+    ``MAX_POINTS``); NaN where a window has none."""
+    per_line = _per_line(timeline, entry)
+    total = sum(_successes(latency) for latency in per_line)
+    mean = total / len(timeline) if timeline else 0.0
+    width = math.ceil(min_requests / mean) if mean else 1
     width = max(default_width(timeline), min(width, max(1, len(timeline) // 8)))
     out = Percentiles(entry, width)
     for start in range(0, len(timeline), width):
         chunk = timeline[start : start + width]
-        hist = _hists(chunk, entry)
+        p50, p95, p99 = success_percentiles(
+            merge_entries(per_line[start : start + width]), (0.50, 0.95, 0.99)
+        )
         out.t.append(float(chunk[-1].get("t", 0.0)))
-        out.p50_ms.append(hist_percentile(hist, 0.50))
-        out.p95_ms.append(hist_percentile(hist, 0.95))
-        out.p99_ms.append(hist_percentile(hist, 0.99))
+        out.p50_ms.append(p50)
+        out.p95_ms.append(p95)
+        out.p99_ms.append(p99)
     return out
 
 
@@ -167,21 +181,27 @@ def window_quantiles(
 ) -> list[float]:
     """The ``q`` percentile of ``entry`` in each of up to ``n_windows`` equal slices of the run.
 
-    There are fewer slices when the entry has fewer than ``min_requests`` requests per slice, and
-    slices short of it are left out: their percentile is noise of its own. The spread of these
-    values is the drift within a run that the comparison reports as noise.
+    There are fewer slices when the entry has fewer than ``min_requests`` successful requests per
+    slice, and slices short of it are left out: their percentile is noise of its own. The spread
+    of these values is the drift within a run that the comparison reports as noise.
     """
-    total = sum(sum(_hists([line], entry).values()) for line in timeline)
+    per_line = _per_line(timeline, entry)
+    total = sum(_successes(latency) for latency in per_line)
     slices = min(n_windows, total // min_requests, len(timeline))
     if slices < 1:
         return []
     width = max(1, len(timeline) // slices)
     values = []
     for start in range(0, len(timeline) - width + 1, width):
-        hist = _hists(timeline[start : start + width], entry)
-        if sum(hist.values()) >= min_requests:
-            values.append(hist_percentile(hist, q))
+        latency = merge_entries(per_line[start : start + width])
+        if _successes(latency) >= min_requests:
+            values.append(success_percentiles(latency, (q,))[0])
     return values
+
+
+def entry_latency(timeline: Sequence[Mapping[str, Any]], entry: str | None) -> EntryLatency:
+    """``entry``'s (or every HTTP entry's, when None) latencies over the whole timeline."""
+    return latency_over(timeline, entry)
 
 
 def window_rps(

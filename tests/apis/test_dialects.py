@@ -180,14 +180,16 @@ def _ollama(content: str, done: bool = False, key: str = "message") -> str:
     line[key] = {"role": "assistant", "content": content} if key == "message" else content
     line["done"] = done
     if done:
-        line.update(done_reason="stop", total_duration=4_000_000, prompt_eval_count=26,
-                    prompt_eval_duration=1_000_000, eval_count=3, eval_duration=2_000_000)  # fmt: skip
+        line.update(done_reason="stop", prompt_eval_count=26, eval_count=3, eval_duration=2_000_000)
     return json.dumps(line)
 
 
 OLLAMA_CHAT = [
-    (_ollama("The"), 1.0), (_ollama(" sky"), 1.1), (_ollama(" is blue."), 1.4), (_ollama("", True), 1.5)
-]  # fmt: skip
+    (_ollama("The"), 1.0),
+    (_ollama(" sky"), 1.1),
+    (_ollama(" is blue."), 1.4),
+    (_ollama("", True), 1.5),
+]
 
 
 def test_ndjson_tokens_text_result_and_usage_from_ollama_chat() -> None:

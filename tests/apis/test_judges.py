@@ -47,19 +47,28 @@ def test_passing_checks_are_a_success() -> None:
 @pytest.mark.parametrize(
     ("test", "reason"),
     [
-        ({"path": "choices.0.message.refusal", "exists": True}, "choices.0.message.refusal: missing"),
+        (
+            {"path": "choices.0.message.refusal", "exists": True},
+            "choices.0.message.refusal: missing",
+        ),
         ({"path": "none", "exists": True}, "none: null, expected a value"),
         ({"path": "count", "exists": False}, "count: present (1), expected absent"),
         ({"path": "valid", "equals": True}, "valid: expected True, got False"),
         ({"path": "absent", "equals": 1}, "absent: missing"),
         ({"path": "code", "python_parses": True}, "code: does not parse as Python"),
-        ({"path": "result.citations", "min_items": 1}, "result.citations: 0 items, expected at least 1"),
+        (
+            {"path": "result.citations", "min_items": 1},
+            "result.citations: 0 items, expected at least 1",
+        ),
         ({"path": "count", "min_items": 1}, "count: 1 has no items, expected at least 1"),
         ({"path": "code", "matches": "^x"}, "code: does not match '^x'"),
         ({"path": "count", "matches": "1"}, "count: 1 is not a string, expected one matching '1'"),
-        ({"path": "valid", "python_parses": True}, "valid: False is not a string, expected Python code"),
+        (
+            {"path": "valid", "python_parses": True},
+            "valid: False is not a string, expected Python code",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_failed_check_gives_an_automatic_reason_naming_path_and_test(
     test: dict[str, Any], reason: str
 ) -> None:
@@ -101,11 +110,14 @@ def test_a_function_judge_gets_the_value_at_its_path() -> None:
     [
         ("always_true", ""),
         ("always_false", f"answer: {PLUGIN}:always_false returned False"),
-        ("returns_a_number", f"answer: {PLUGIN}:returns_a_number returned int, expected None, "
-                             "True, False or a reason"),
+        (
+            "returns_a_number",
+            f"answer: {PLUGIN}:returns_a_number returned int, expected None, True, False "
+            "or a reason",
+        ),
         ("explodes", f"answer: {PLUGIN}:explodes raised KeyError: 'choices'"),
     ],
-)  # fmt: skip
+)
 def test_function_judge_results_and_exceptions_become_verdicts(name: str, reason: str) -> None:
     verdict = _reason(ANSWER, function=f"{PLUGIN}:{name}")
     assert verdict == (SUCCESS if not reason else Verdict("invalid", reason))

@@ -9,14 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentload.apis.dialects import make_reader
-from agentload.apis.judges import judge
 from agentload.apis.jsonpath import get
+from agentload.apis.judges import judge
 from agentload.apis.model import Check, Stream
 
+KEYS = ["choices", "0", "message", "content", "delta", "usage", "error", "text", "done", "x"]
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.sampled_from(["choices", "0", "message", "content", "x"]) | st.text(max_size=5), inner, max_size=4),
+    | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=5), inner, max_size=4),
     max_leaves=20,
 )  # fmt: skip
 PATHS = st.sampled_from(["", "choices.0.message.content", "x", "0.0", "choices.-1", "message"])
