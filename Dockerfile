@@ -9,15 +9,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies and the two packages first, so that editing locustfiles or scenarios keeps the layer.
+# The two packages; agentload carries its stock profiles, API descriptions, scenario configs,
+# datasets and locustfile (agentload/data/) as package data.
 COPY pyproject.toml README.md ./
 COPY agentload ./agentload
 COPY target_service ./target_service
 RUN pip install .
-
-COPY locustfiles ./locustfiles
-COPY scenarios ./scenarios
-COPY profiles ./profiles
 
 RUN useradd --create-home --uid 1000 agentload \
     && mkdir -p /data \

@@ -1,5 +1,5 @@
 .DEFAULT_GOAL := help
-sources = $(wildcard agentload target_service locustfiles tests benchmarks scripts)
+sources = $(wildcard agentload target_service tests benchmarks scripts)
 
 PYTHON ?= python3
 VENV := .venv

@@ -222,6 +222,28 @@ def serve(
     os.execv(sys.executable, [*cmd, "--engine-port", str(engine_port)])
 
 
+@app.command()
+def init(
+    folder: Annotated[
+        Path, typer.Argument(help="Folder to write the starter in (created if missing).")
+    ] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+) -> None:
+    """Write an editable starter: an API description, a scenario config, a profile and a
+    locustfile of your own, copied from the stock ones with comments."""
+    from agentload.init import next_commands, write_starter
+
+    try:
+        written = write_starter(folder, force=force)
+    except AgentloadError as exc:
+        _fail(exc)
+    for path in written:
+        print(f"wrote {path}")
+    print("next, against the embedded demo target (add --host URL for your API):")
+    for command in next_commands(folder):
+        print(f"  {command}")
+
+
 def _add_report_commands() -> None:
     """`agentload report` and `agentload compare`, when the report package provides them
     (imported only when one of them runs: plotly is slow to import)."""

@@ -5,12 +5,14 @@
 
 On a terminal it redraws a small rich table once a second (phase, elapsed/remaining, users, RPS,
 P95, errors, agent success); when output is not a terminal or ``CI`` is set it prints one plain
-line every few seconds instead. ``snapshot(lines, ...)`` computes the figures (pure).
+line every few seconds instead. ``snapshot(lines, ...)`` computes the figures (pure): P95 is
+of the successful HTTP requests of the last ``RECENT_S`` seconds, from the exact histograms.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 import time
@@ -25,8 +27,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from agentload.report.series import hist_percentile, is_http
-from agentload.stats import merge_histograms
+from agentload.report.series import success_percentiles
+from agentload.stats import is_http, latency_over
 
 RECENT_S = 10.0
 
@@ -52,7 +54,7 @@ class Snapshot:
     def line(self) -> str:
         """One plain line, for CI logs."""
         total = f"/{self.duration_s:.0f}s" if self.duration_s is not None else ""
-        p95 = f"{self.p95_ms:.0f}ms" if self.p95_ms is not None else "-"
+        p95 = f"{fmt_ms(self.p95_ms)}ms" if self.p95_ms is not None else "-"
         err = f"{100 * self.failures / self.requests:.2f}%" if self.requests else "-"
         ok = f"{100 * self.agent_success:.1f}%" if self.agent_success is not None else "-"
         return (
@@ -70,13 +72,20 @@ class Snapshot:
         tab.add_row("remaining", f"{remaining:.0f} s" if remaining is not None else "until stopped")
         tab.add_row("users", str(self.users))
         tab.add_row("requests / s", f"{self.rps:.1f}")
-        tab.add_row(f"P95 (last {RECENT_S:.0f} s)", f"{self.p95_ms:.0f} ms" if self.p95_ms else "–")
+        tab.add_row(
+            f"P95 (last {RECENT_S:.0f} s)", f"{fmt_ms(self.p95_ms)} ms" if self.p95_ms else "–"
+        )
         err = f" ({100 * self.failures / self.requests:.2f} %)" if self.requests else ""
         style = "red" if self.failures else ""
         tab.add_row("errors", f"[{style}]{self.failures}{err}[/]" if style else f"0{err}")
         ok = self.agent_success
         tab.add_row("agent success", f"{100 * ok:.1f} %" if ok is not None else "–")
         return tab
+
+
+def fmt_ms(ms: float) -> str:
+    """Milliseconds with the digits the histogram resolves: ``4.27``, ``42.7``, ``4950``."""
+    return f"{ms:.2f}" if ms < 10 else f"{ms:.1f}" if ms < 100 else f"{ms:.0f}"
 
 
 def _http_totals(line: dict[str, Any]) -> tuple[int, int]:
@@ -101,13 +110,7 @@ def snapshot(
     before = [x for x in lines if float(x.get("t", 0.0)) <= t_last - RECENT_S]
     t0, req0 = (float(before[-1].get("t", 0.0)), _http_totals(before[-1])[0]) if before else (0, 0)
     rps = (requests - req0) / (t_last - t0) if t_last > t0 else 0.0
-    hist = merge_histograms(
-        stats.get("hist") or {}
-        for x in recent
-        for name, stats in (x.get("entries") or {}).items()
-        if is_http(name)
-    )
-    p95 = hist_percentile(hist, 0.95) if hist else None
+    (p95,) = success_percentiles(latency_over(recent), (0.95,))
     counts = [per or {} for per in (last.get("outcomes") or {}).values()]
     tasks = sum(int(v) for c in counts for v in c.values())
     success = sum(int(c.get("success", 0)) for c in counts)
@@ -117,7 +120,7 @@ def snapshot(
         duration_s=duration_s,
         users=int(last.get("users", 0)),
         rps=rps,
-        p95_ms=p95,
+        p95_ms=None if math.isnan(p95) else p95,
         requests=requests,
         failures=failures,
         agent_success=success / tasks if tasks else None,

@@ -40,8 +40,8 @@ _API_HEADER = """\
 #     dataset (a name in ./datasets/ or the stock ones, or a path relative to this file),
 #     response, stream, job, and [[scenarios.NAME.success]] checks on the answer.
 #   - [phases.PHASE]: which scenarios each phase runs, their weights, and gates of your own.
-# Run it:  agentload run {profile} --api {api} --host http://127.0.0.1:8000
-# (without --host, agentload starts its embedded demo target and runs against that)
+# Run it from the starter's folder (without --host, against agentload's embedded demo target):
+#   agentload run {profile} --api {api} --host http://127.0.0.1:8000
 
 """
 
@@ -54,9 +54,10 @@ _SCENARIOS_HEADER = """\
 
 _PROFILE_HEADER = """\
 # {name}: your smoke profile, a copy of the stock "smoke" one: users, duration, gates, and
-# the scenario config it uses ({scenarios}, the path is relative to this file).
-# Run it:  agentload run {profile} --api {api}
-#     or:  agentload run {profile} --locustfile {locustfile}
+# the scenario config it uses (scenario_config below: ../{scenarios}, relative to this file).
+# Run it from the starter's folder:
+#   agentload run {profile} --api {api}
+#   agentload run {profile} --locustfile {locustfile}
 
 """
 

@@ -16,7 +16,8 @@ merge exactly, by adding counts.
 
 API: ``new()``, ``record(hist, ms)``, ``encode(hist) -> str``, ``decode(text)``,
 ``merge(hists)``, ``from_rounded({ms: count})`` (Locust's rounded histograms, of old timelines),
-``count(hist)``, ``percentiles_ms(hist, qs)``, ``figures(hist)``, :class:`EntryLatency`,
+``count(hist)``, ``percentiles_ms(hist, qs)``, ``values_at_ranks_ms(hist, ranks)``,
+``figures(hist)``, :class:`EntryLatency`,
 ``META`` (what summary.json's ``meta.histogram`` says).
 """
 
@@ -25,7 +26,7 @@ from __future__ import annotations
 import itertools
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 from hdrh.histogram import HdrHistogram
 
@@ -49,7 +50,8 @@ QUANTILES: dict[str, float] = {
 }
 FAILED_KEYS = ("requests", "p50_ms", "p95_ms", "p99_ms", "max_ms", "avg_ms")
 
-Histogram = HdrHistogram
+# hdrh ships no type hints: an ``hdrh.histogram.HdrHistogram`` made by ``new()`` or ``decode()``.
+Histogram: TypeAlias = Any
 
 
 def new() -> Histogram:
@@ -122,16 +124,22 @@ def max_us(hist: Histogram) -> int | None:
 
 def percentiles_ms(hist: Histogram, quantiles: Sequence[float]) -> list[float | None]:
     """The ``quantiles`` (0..1) in ms, HdrHistogram's nearest rank, clamped to the max."""
+    total = count(hist)
+    ranks = [max(1, int(min(max(q, 0.0), 1.0) * total + 0.5)) for q in quantiles]
+    return values_at_ranks_ms(hist, ranks)
+
+
+def values_at_ranks_ms(hist: Histogram, ranks: Sequence[int]) -> list[float | None]:
+    """The values (ms) of the requests at ``ranks`` (1 = the fastest), each read as the highest
+    value of its bucket and clamped to the max; None for all when the histogram is empty."""
     counts = _counts(hist)
     if not counts:
-        return [None for _ in quantiles]
+        return [None for _ in ranks]
     cumulative = list(itertools.accumulate(counts))
-    total = cumulative[-1]
     top = int(hist.get_max_value())
     out: list[float | None] = []
-    for q in quantiles:
-        rank = max(1, int(min(max(q, 0.0), 1.0) * total + 0.5))
-        index = min(bisect_left(cumulative, rank), len(cumulative) - 1)
+    for rank in ranks:
+        index = min(bisect_left(cumulative, max(1, rank)), len(cumulative) - 1)
         value = hist.get_highest_equivalent_value(hist.get_value_from_index(index))
         out.append(min(int(value), top) / 1000.0)
     return out
@@ -211,9 +219,9 @@ class EntryLatency:
         """``{"hdr": successes, "hdr_failed": failures}``, each key only when not empty."""
         out = {}
         if count(self.ok):
-            out["hdr"] = encode(self.ok)  # type: ignore[arg-type]
+            out["hdr"] = encode(self.ok)
         if count(self.failed):
-            out["hdr_failed"] = encode(self.failed)  # type: ignore[arg-type]
+            out["hdr_failed"] = encode(self.failed)
         return out
 
     @classmethod

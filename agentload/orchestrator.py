@@ -24,10 +24,10 @@ from agentload.apis.plan import ApiPlan, resolve
 from agentload.config import RunConfig, make_out_dir
 from agentload.errors import AgentloadError, ConfigError, ExitCode, RunAborted
 from agentload.gates import Gate, parse_gates
+from agentload.locust_runner import check_locustfile
 from agentload.profiles import Profile, apply_overrides, load_profile, scenario_config_path
 from agentload.resources import ResourceSampler
 from agentload.results import RunLogHandler, ThreadWriteGuard
-from agentload.locust_runner import check_locustfile
 from agentload.scenarios.config import load_scenario_config
 from agentload.stats import read_json
 from agentload.target import EmbeddedTarget, RemoteTarget, check_host, free_port

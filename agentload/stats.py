@@ -31,7 +31,7 @@ HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTI
 
 
 def is_http(entry: str) -> bool:
-    """True for ``"GET /v1/status"``, False for a timing entry such as ``"TTFT codegen"``."""
+    """True for ``"GET /items"``, False for a timing entry such as ``"TTFT chat"``."""
     return entry.split(" ", 1)[0] in HTTP_METHODS
 
 

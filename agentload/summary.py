@@ -12,7 +12,8 @@ p99_ms, max_ms, avg_ms} has the failed ones' (None for runs recorded before the 
 Totals count HTTP entries only (timing entries such as TTFT would count requests twice).
 
 API: ``build_summary(phase=, started_at=, target=, final=, timeline=, outcomes=, gates=,
-abort_reason=, users=, duration_s=, stress=, profile=, server_side=, extra=, strict_gates=)`` (gates
+abort_reason=, users=, duration_s=, stress=, profile=, server_side=, extra=, strict_gates=,
+load_entry=)`` (gates
 evaluated, verdict and exit_code set), ``verdict_for(results, aborted) -> (verdict, ExitCode)``,
 ``write_json_atomic(path, obj)`` / ``write_bytes_atomic(path, data)`` (AgentloadError on OSError).
 """
@@ -37,6 +38,7 @@ from agentload.stats import (
     entry_stats,
     histogram_meta,
     http_totals,
+    is_http,
     steps_from_timeline,
     window_stats,
 )
@@ -73,6 +75,7 @@ def build_summary(
     server_side: Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
     strict_gates: bool | None = None,
+    load_entry: str | None = None,
 ) -> dict[str, Any]:
     """The summary dict, gates evaluated on it. Without final.json (interrupted run) the figures
     come from the timeline. Unknown gate entries raise ConfigError when ``strict_gates`` (default:
@@ -110,7 +113,7 @@ def build_summary(
     if server_side is not None:
         summary["server_side"] = dict(server_side)
     if phase == "load" and timeline:
-        summary["load"] = _load_section(timeline)
+        summary["load"] = _load_section(timeline, load_entry)
     summary.update(extra or {})
     meta = histogram_meta(final, timeline)
     if meta is not None:
@@ -214,9 +217,16 @@ def _agent_outcomes(counts: Mapping[str, Mapping[str, int]]) -> dict[str, dict[s
     return out
 
 
-def _load_section(timeline: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    names = {n for ln in timeline for n in (ln.get("entries") or {})}
-    entry = "POST /v1/agents/codegen" if "POST /v1/agents/codegen" in names else None
+def _load_section(timeline: Sequence[Mapping[str, Any]], entry: str | None) -> dict[str, Any]:
+    """Where P95 starts to degrade: of ``entry``, else of the HTTP entry slowest over the run
+    (the agent call, which fast status calls would otherwise dilute)."""
+    if entry is None:
+        slowest = [
+            (stats["p95_ms"], name)
+            for name, stats in window_stats(timeline).items()
+            if is_http(name) and stats["p95_ms"] is not None
+        ]
+        entry = max(slowest)[1] if slowest else None
     steps = steps_from_timeline(timeline, warmup_s=5.0, entry=entry)
     point = degradation_point(steps)
     return {

@@ -140,7 +140,9 @@ class RemoteTarget:
     def start(self, ready_timeout: float, interrupted: Check | None = None) -> None:
         """Wait until the readiness path answers its status (no path: a TCP connect)."""
         if self.ready_path:
-            wait_ready(f"{self.url}{self.ready_path}", ready_timeout, interrupted, self.ready_status)
+            wait_ready(
+                f"{self.url}{self.ready_path}", ready_timeout, interrupted, self.ready_status
+            )
         else:
             wait_ready(self.url, ready_timeout, interrupted, None)
 

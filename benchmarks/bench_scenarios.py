@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from tests.support import free_port, stop_process, wait_ready  # noqa: E402
 
 BIN = ROOT / ".venv" / "bin"
-AGENTS = str(ROOT / "locustfiles" / "agents.py")
+AGENTS = str(ROOT / "agentload" / "data" / "locustfiles" / "agents.py")
 PLAIN = str(ROOT / "benchmarks" / "plain_status_locustfile.py")
 SHAPE = str(ROOT / "agentload" / "shapes" / "open_model.py")
 NO_THINK = "seed = 1\n[think_time]\nmin_s = 0\nmax_s = 0\n[scenarios.status]\n"

@@ -1,6 +1,6 @@
 """Build the code-gen prompt dataset from hand-written tasks, contexts and constraints.
 
-``python -m agentload.scenarios.promptgen [OUT_DIR]`` (default ``scenarios/data``) writes
+``python scripts/build_prompts.py [OUT_DIR]`` (default ``agentload/data/datasets``) writes
 ``codegen_prompts.jsonl``: short, medium and long requests, deterministic under a fixed seed.
 Each prompt is a real request: an optional situation, one task, and zero to three constraints.
 """
@@ -141,4 +141,4 @@ def write_dataset(out_dir: Path) -> Path:
 
 
 if __name__ == "__main__":
-    write_dataset(Path(sys.argv[1] if len(sys.argv) > 1 else "scenarios/data"))
+    write_dataset(Path(sys.argv[1] if len(sys.argv) > 1 else "agentload/data/datasets"))

@@ -116,9 +116,7 @@ class Check(_Model):
             except re.error as exc:
                 raise ValueError(f"matches {self.matches!r} is not a regex: {exc}") from None
         if self.function is not None and not re.match(r"^[\w.]+:[\w.]+$", self.function):
-            raise ValueError(
-                f'function "{self.function}" must be in format "<module>:<function>"'
-            )
+            raise ValueError(f'function "{self.function}" must be in format "<module>:<function>"')
         return self
 
 
@@ -276,4 +274,3 @@ def check_overlay(overlay: Overlay, scenarios: dict[str, Scenario], prefix: str)
                 )
     if overlay.weights is not None and not any(w > 0 for w in overlay.weights.values()):
         raise ValueError(f'field "{prefix}weights": no scenario with a weight > 0')
-

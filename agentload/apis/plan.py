@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentload.apis.model import Description, Job, Overlay, Scenario, ThinkTime, check_overlay
 from agentload.apis.judges import JudgeError, load_function
+from agentload.apis.model import Description, Job, Overlay, Scenario, ThinkTime, check_overlay
 from agentload.apis.templates import names
 from agentload.errors import ConfigError
 from agentload.files import find
@@ -86,7 +86,7 @@ class ApiPlan:
         secret = os.environ.get(auth.env) or auth.default
         if not secret:
             raise PlanError(
-                f"{self.path}: field \"auth.env\": environment variable {auth.env} is not set, "
+                f'{self.path}: field "auth.env": environment variable {auth.env} is not set, '
                 "expected the API's secret in it"
             )
         if auth.kind == "bearer":

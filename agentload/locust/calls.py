@@ -97,7 +97,9 @@ def judge_answer(resp: Any, spec: Scenario, checks: bool = True) -> tuple[Verdic
     return verdict, answer
 
 
-def _stream(user: Any, sc: RunScenario, values: dict[str, Any], started_at: float | None) -> Verdict:
+def _stream(
+    user: Any, sc: RunScenario, values: dict[str, Any], started_at: float | None
+) -> Verdict:
     spec = sc.spec
     assert spec.stream is not None
     args = _send_args(spec, values)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentload.locust.counters import Counts, DistributedCounters
 from agentload.apis.verdicts import OUTCOMES
+from agentload.locust.counters import Counts, DistributedCounters
 
 _COUNTERS = DistributedCounters("agentload_outcomes")
 

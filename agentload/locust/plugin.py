@@ -107,7 +107,9 @@ def _on_init(environment: Any, **_kw: Any) -> None:
     shape = environment.shape_class
     open_shape = shape is not None and type(shape).__name__ == "OpenModelShape"
     try:
-        _settings = load_settings(options, os.environ.get("AGENTLOAD_SHAPE") if open_shape else None)
+        _settings = load_settings(
+            options, os.environ.get("AGENTLOAD_SHAPE") if open_shape else None
+        )
     except ConfigError as exc:
         quiet = getattr(options, "worker", False) and getattr(options, "processes", None)
         _fail(str(exc), quiet=bool(quiet))  # once: --processes children stay quiet

@@ -22,10 +22,16 @@ def fmt_num(value: Any, digits: int = 1) -> str:
 
 
 def fmt_ms(value: Any) -> str:
-    """Milliseconds, shown as seconds from 10 s up."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 10_000:
-        return f"{value / 1000:,.1f} s"
-    return "–" if value is None else f"{fmt_num(value, 0)} ms"
+    """Milliseconds with the 3 significant digits the histograms keep (``4.27 ms``, ``42.7 ms``,
+    ``427 ms``, ``4,271 ms``), shown as seconds from 10 s up (``12.35 s``)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return "–" if value is None else str(value)
+    if math.isnan(value):
+        return "–"
+    if value >= 10_000:
+        return f"{value / 1000:,.2f} s"
+    digits = 2 if value < 10 else 1 if value < 100 else 0
+    return f"{fmt_num(float(value), digits)} ms"
 
 
 def fmt_pct(fraction: Any, digits: int = 2) -> str:

@@ -3,7 +3,8 @@
 Each band is about two standard errors of the difference BASE − NEW, from what the runs show:
 
 - a percentile: the larger of (a) its distribution-free confidence interval from the run's own
-  requests (the order statistics at ranks ``n·q ± 1.96·√(n·q·(1−q))`` of the merged histogram)
+  successful requests (the order statistics at ranks ``n·q ± 1.96·√(n·q·(1−q))`` of the merged
+  exact histogram)
   and (b) the spread of the percentile over equal slices of the run (drift within a run);
 - a rate (errors, agent success): the binomial standard error ``√(p(1−p)/n)``;
 - RPS: the spread of per-slice request rates.
@@ -16,8 +17,9 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from agentload.latency import Histogram, count, values_at_ranks_ms
 from agentload.report.series import window_quantiles, window_rps
-from agentload.stats import merge_histograms
+from agentload.stats import latency_over
 
 Z = 1.96
 
@@ -44,30 +46,21 @@ def binomial_se(rate: float | None, n: float | None) -> float | None:
     return math.sqrt(max(rate * (1 - rate), 0.0) / n)
 
 
-def _value_at_rank(hist: Mapping[int, int], rank: int) -> float:
-    seen = 0
-    for ms in sorted(hist):
-        seen += hist[ms]
-        if seen >= rank:
-            return float(ms)
-    return float(max(hist))
-
-
-def percentile_halfwidth(hist: Mapping[int, int], q: float) -> float | None:
+def percentile_halfwidth(hist: Histogram | None, q: float) -> float | None:
     """Half the width of the ~95 % confidence interval of the ``q`` percentile of ``hist``."""
-    n = sum(hist.values())
-    if n < 2:
+    n = count(hist)
+    if hist is None or n < 2:
         return None
     spread = Z * math.sqrt(n * q * (1 - q))
     low = max(1, math.floor(n * q - spread))
     high = min(n, math.ceil(n * q + spread))
-    return (_value_at_rank(hist, high) - _value_at_rank(hist, low)) / 2.0
+    at_low, at_high = values_at_ranks_ms(hist, [low, high])
+    assert at_low is not None and at_high is not None
+    return (at_high - at_low) / 2.0
 
 
-def _entry_hist(timeline: Sequence[Mapping[str, Any]], entry: str) -> dict[int, int]:
-    return merge_histograms(
-        (line.get("entries") or {}).get(entry, {}).get("hist") or {} for line in timeline
-    )
+def _entry_hist(timeline: Sequence[Mapping[str, Any]], entry: str) -> Histogram | None:
+    return latency_over(timeline, entry).ok
 
 
 def percentile_band(

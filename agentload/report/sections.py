@@ -90,7 +90,7 @@ def _kpi(label: str, value: str) -> str:
 
 
 def kpis(run: RunData) -> str:
-    """Headline numbers, then per-entry latencies (HTTP entries, then TTFT/TPOT/TTC)."""
+    """Headline numbers, then per-entry latencies (HTTP entries, then timing entries)."""
     totals: Mapping[str, Any] = run.summary.get("totals") or {}
     cards = [
         _kpi("requests", fmt_num(totals.get("requests"))),
@@ -99,32 +99,54 @@ def kpis(run: RunData) -> str:
         _kpi("agent success", fmt_pct(totals.get("agent_success_rate"))),
     ]
     endpoints: Mapping[str, Any] = run.summary.get("endpoints") or {}
-    for name in ("TTFT codegen", "TPOT codegen", "TTC research"):
-        if isinstance(endpoints.get(name), dict):
-            cards.append(_kpi(f"P95 {name}", fmt_ms(endpoints[name].get("p95_ms"))))
+    timings = sorted(n for n in endpoints if not is_http(n) and isinstance(endpoints[n], dict))
+    for name in timings[:4]:
+        cards.append(_kpi(f"P95 {name}", fmt_ms(endpoints[name].get("p95_ms"))))
     names = sorted(endpoints, key=lambda n: (not is_http(n), n))
     rows = []
     for name in names:
         e = endpoints[name]
         if not isinstance(e, dict):
             continue
+        failed: Mapping[str, Any] = e.get("failed") or {}
         rows.append(
             [
                 name,
                 fmt_num(e.get("requests")),
                 fmt_num(e.get("failures")),
+                fmt_pct(e.get("error_rate")),
                 fmt_num(e.get("rps")),
                 fmt_ms(e.get("p50_ms")),
                 fmt_ms(e.get("p95_ms")),
                 fmt_ms(e.get("p99_ms")),
+                fmt_ms(e.get("p999_ms")),
                 fmt_ms(e.get("max_ms")),
+                fmt_ms(failed.get("p95_ms")) if failed.get("requests") else "–",
             ]
         )
     body = f"<div class=kpis>{''.join(cards)}</div>"
     if rows:
-        body += table(["entry", "requests", "failures", "RPS", "P50", "P95", "P99", "max"], rows)
+        headers = ["entry", "requests", "failures", "error rate", "RPS"]
+        headers += ["P50", "P95", "P99", "P99.9", "max", "failed P95"]
+        body += table(headers, rows) + _latency_note(run.summary)
     body += _outcomes(run)
     return section("Key figures", body, "kpis")
+
+
+def _latency_note(summary: Mapping[str, Any]) -> str:
+    """Which requests and which histogram the latency columns come from."""
+    hist: Mapping[str, Any] = (summary.get("meta") or {}).get("histogram") or {}
+    if hist.get("kind") == "hdr":
+        digits = hist.get("significant_digits", 3)
+        return (
+            "<p class=note>Latencies are over successful requests, from exact HdrHistograms "
+            f"({digits} significant digits: within {100 / 10**digits:g} % of the true value); "
+            "failed requests have their own (<em>failed P95</em>).</p>"
+        )
+    return (
+        "<p class=note>Latencies of this run are Locust's rounded buckets over all requests, "
+        "successes and failures together (recorded before exact histograms).</p>"
+    )
 
 
 def _outcomes(run: RunData) -> str:

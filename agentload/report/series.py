@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentload.latency import EntryLatency, count, merge_entries, percentiles_ms
-from agentload.stats import HTTP_METHODS, is_http, latency_over, line_latency
+from agentload.stats import HTTP_METHODS, is_http, line_latency
 
 __all__ = ["HTTP_METHODS", "is_http"]
 
@@ -197,11 +197,6 @@ def window_quantiles(
         if _successes(latency) >= min_requests:
             values.append(success_percentiles(latency, (q,))[0])
     return values
-
-
-def entry_latency(timeline: Sequence[Mapping[str, Any]], entry: str | None) -> EntryLatency:
-    """``entry``'s (or every HTTP entry's, when None) latencies over the whole timeline."""
-    return latency_over(timeline, entry)
 
 
 def window_rps(

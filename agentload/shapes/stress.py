@@ -5,7 +5,7 @@ Each step is measured after its ``warmup_s`` from the exact latency histograms t
 that time (a tap on :data:`agentload.locust.histograms.RECORDER`; on a master, its workers'
 reports): ``rps`` and ``error_rate`` over the HTTP entries (not timing entries such as TTFT),
 ``p95_ms`` of the params' ``entry``'s successful requests (of all HTTP entries' when it is
-absent). Steps are appended to ``steps_path`` (stress_steps.jsonl) and judged by
+empty or absent). Steps are appended to ``steps_path`` (stress_steps.jsonl) and judged by
 ``agentload.knee.stop_reason``; the step that stops the test carries the ``stop_reason``.
 """
 
@@ -28,7 +28,7 @@ from agentload.stats import step_from_latencies
 _DEFAULTS = {
     "start_users": 2, "step_users": 2, "step_duration_s": 30.0, "warmup_s": 5.0, "max_steps": 12,
     "spawn_rate": 10.0, "max_error_rate": 0.05, "p95_limit_ms": 30_000.0, "min_rps_gain": 0.05,
-    "entry": "POST /v1/agents/codegen",
+    "entry": "",
 }  # fmt: skip
 
 

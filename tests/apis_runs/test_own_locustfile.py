@@ -53,10 +53,10 @@ def test_a_locustfile_that_does_not_import_is_one_line_and_exit_2(tmp_path: Path
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ('[scenarios.a]\npath = "x"\n', 'field "scenarios.a.path": got \'x\', expected a path'),
+        ('[scenarios.a]\npath = "x"\n', "field \"scenarios.a.path\": got 'x', expected a path"),
         ('[scenarios.a]\npath = "/x"\nmethod = "FETCH"\n', 'field "scenarios.a.method"'),
         ('[scenarios.a]\npath = "/x"\nbody = { q = "{nope}" }\n', "unknown template name 'nope'"),
-        ("[scenarios.a]\npath = \"/x\"\n[[scenarios.a.success]]\npath = \"y\"\n", "exactly one"),
+        ('[scenarios.a]\npath = "/x"\n[[scenarios.a.success]]\npath = "y"\n', "exactly one"),
         ('[auth]\nkind = "bearer"\n[scenarios.a]\npath = "/x"\n', 'needs "env"'),
         ('[scenarios.a]\npath = "/x"\n[phases.smoke]\nweights = { b = 1 }\n', "unknown scenario"),
         ("scenarios = 3\n", 'field "scenarios"'),

@@ -37,9 +37,10 @@ def _locust_codegen(url: str, out: Path, seconds: int) -> dict[str, Any]:
     """A short headless Locust run of CodegenUser against `url`; its final.json."""
     out.mkdir()
     command = [
-        str(ROOT / ".venv" / "bin" / "locust"), "-f", str(ROOT / "locustfiles" / "agents.py"),
+        str(ROOT / ".venv" / "bin" / "locust"),
+        "-f", str(ROOT / "agentload/data/locustfiles" / "agents.py"),
         "--headless", "-u", "2", "-r", "2", "-t", f"{seconds}s", "--host", url,
-        "--scenario-config", str(ROOT / "scenarios" / "smoke.toml"),
+        "--scenario-config", str(ROOT / "agentload/data/scenarios" / "smoke.toml"),
         "--agentload-out", str(out), "--only-summary", "--stop-timeout", "10", "CodegenUser",
     ]  # fmt: skip
     with (out / "locust.log").open("w") as log:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
+from agentload.latency import from_rounded
 from agentload.report.compare import INCONCLUSIVE, REGRESSION, Delta, judge
 from agentload.report.noise import percentile_halfwidth, rate_band
 
@@ -49,9 +52,11 @@ def test_untoleranced_deltas_are_labelled_by_direction_and_noise() -> None:
 def test_percentile_interval_spans_the_ranks_around_the_quantile() -> None:
     """Half of 100 requests at 100 ms and half at 200 ms: the median is uncertain by 50 ms;
     a histogram of one value has no spread."""
-    assert percentile_halfwidth({100: 50, 200: 50}, 0.5) == 50.0
-    assert percentile_halfwidth({100: 1000}, 0.95) == 0.0
-    assert percentile_halfwidth({100: 1}, 0.95) is None
+    assert percentile_halfwidth(from_rounded({100: 50, 200: 50}), 0.5) == pytest.approx(
+        50.0, rel=1e-3
+    )
+    assert percentile_halfwidth(from_rounded({100: 1000}), 0.95) == 0.0
+    assert percentile_halfwidth(from_rounded({100: 1}), 0.95) is None
 
 
 def test_rate_band_is_two_binomial_standard_errors() -> None:

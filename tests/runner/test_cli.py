@@ -70,7 +70,7 @@ def test_output_folder_not_writable_is_one_clear_error(tmp_path: Path):
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["run", "nosuchphase"], "unknown phase 'nosuchphase'"),
+        (["run", "nosuchphase"], "unknown profile 'nosuchphase'"),
         (["run", "smoke", "--gate", "p95 < fast"], "gate 'p95 < fast' is malformed"),
         (["run", "smoke", "--gate", "latency(GET /) < 1s"], "unknown metric 'latency'"),
         (["run", "smoke", "--duration", "ten minutes"], "--duration"),

@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 
 from agentload.errors import ConfigError
 from agentload.gates import parse_gates
-from agentload.profiles import PHASES, PROFILES_DIR, load_profile, profile_from_dict
+from agentload.profiles import (
+    PHASES,
+    PROFILES_DIR,
+    load_profile,
+    profile_from_dict,
+    scenario_config_path,
+)
 from agentload.scenarios.config import load_scenario_config
 from tests.support import ROOT
 
@@ -26,15 +32,15 @@ FUZZ = settings(
 def test_every_shipped_profile_loads_and_points_at_existing_files(phase):
     profile = load_profile(phase)
     assert profile.phase == phase
-    assert (ROOT / profile.scenario_config).is_file()
+    assert scenario_config_path(profile).is_file()
     assert profile.gates
-    load_scenario_config(ROOT / profile.scenario_config)
+    load_scenario_config(scenario_config_path(profile))
 
 
 def test_smoke_defaults_follow_issue_4():
     smoke = load_profile("smoke")
     assert (smoke.users, smoke.duration_s, smoke.shape) == (10, 300, "none")
-    assert smoke.scenario_config == "scenarios/smoke.toml"
+    assert smoke.scenario_config == "smoke"
     assert smoke.user_classes == ["MixedAgentUser"]
     assert any(g.startswith("p95(GET /v1/status)") for g in smoke.gates)
     assert any(g.startswith("p95(POST /v1/agents/codegen)") for g in smoke.gates)
@@ -102,7 +108,9 @@ def test_bad_overrides_are_config_errors_quoting_the_value(overrides, needle):
 
 
 def test_unknown_phase_lists_the_phases():
-    with pytest.raises(ConfigError, match="unknown phase 'smok', expected one of smoke, load"):
+    with pytest.raises(
+        ConfigError, match="unknown profile 'smok', expected a path or one of smoke, load"
+    ):
         load_profile("smok")
 
 
@@ -138,7 +146,7 @@ def test_bad_profile_files_name_the_file_and_the_field(tmp_path, text, needle):
 
 
 def test_missing_profile_file_is_a_config_error(tmp_path):
-    with pytest.raises(ConfigError, match="cannot read profile"):
+    with pytest.raises(ConfigError, match=r"^profile .*none.toml. not found"):
         load_profile(tmp_path / "none.toml")
 
 
@@ -226,7 +234,7 @@ _SCENARIO_TREE = st.recursive(
         st.floats(allow_nan=False),
         st.booleans(),
         st.text(max_size=10),
-        st.just("data/codegen_prompts.jsonl"),
+        st.just("codegen_prompts"),
     ),
     lambda inner: st.dictionaries(_SCENARIO_KEYS, inner, max_size=4),
     max_leaves=10,
@@ -315,7 +323,7 @@ def test_a_shipped_profile_with_one_field_changed_loads_or_raises_naming_the_fie
 @FUZZ
 @given(st.data())
 def test_a_shipped_scenario_config_with_one_field_changed_loads_or_raises_cleanly(tmp_path, data):
-    source = ROOT / "scenarios" / "smoke.toml"
+    source = ROOT / "agentload/data/scenarios" / "smoke.toml"
     tree = tomllib.loads(source.read_text())
     path = data.draw(st.sampled_from(list(_leaf_paths(tree))))
     value = data.draw(
@@ -329,7 +337,7 @@ def test_a_shipped_scenario_config_with_one_field_changed_loads_or_raises_cleanl
     target = tmp_path / "fuzz.toml"
     target.write_text("\n".join(_toml(_mutated(tree, path, value))), encoding="utf-8")
     if not (tmp_path / "data").exists():
-        (tmp_path / "data").symlink_to(ROOT / "scenarios" / "data")
+        (tmp_path / "data").symlink_to(ROOT / "agentload/data/datasets")
     try:
         load_scenario_config(target)
     except ConfigError as exc:

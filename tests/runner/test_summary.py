@@ -11,6 +11,7 @@ import pytest
 from agentload.errors import AgentloadError, ConfigError, ExitCode
 from agentload.gates import parse_gates
 from agentload.junit import write_junit
+from agentload.latency import FAILED_KEYS, META, EntryLatency
 from agentload.summary import build_summary, verdict_for, write_json_atomic
 
 CONTRACT = {
@@ -28,7 +29,10 @@ CONTRACT = {
     "stress",
     "profile",
 }
-ENTRY_KEYS = {"requests", "failures", "rps", "p50_ms", "p95_ms", "p99_ms", "max_ms"}
+ENTRY_KEYS = {
+    "requests", "failures", "error_rate", "rps", "p50_ms", "p90_ms", "p95_ms", "p99_ms",
+    "p999_ms", "max_ms", "avg_ms", "failed",
+}  # fmt: skip
 
 TIMELINE = [
     {
@@ -143,8 +147,70 @@ def test_an_interrupted_run_is_summarised_from_the_timeline_alone():
     assert (summary["verdict"], summary["exit_code"]) == ("aborted", 3)
     assert summary["abort_reason"] == "target died (exit -9)"
     status = summary["endpoints"]["GET /v1/status"]
-    assert status["requests"] == 30 and status["p95_ms"] == 50 and status["rps"] == 15.0
+    assert status["requests"] == 30 and status["rps"] == 15.0
+    assert status["p95_ms"] == pytest.approx(50, rel=1e-3)
     assert summary["gates"][0]["observed"] is None and summary["gates"][1]["passed"]
+
+
+def _hdr_entry(requests, ok, failed=()):
+    latency = EntryLatency()
+    for ms in ok:
+        latency.record(ms)
+    for ms in failed:
+        latency.record(ms, failed=True)
+    return {"requests": requests, "failures": len(failed), "rps": requests / 2.0,
+            **latency.to_json()}  # fmt: skip
+
+
+HDR_FINAL = {
+    "duration_s": 2.0,
+    "histogram": META,
+    "entries": {
+        "GET /v1/status": _hdr_entry(100, [10.0] * 90, [1.0] * 10),
+        "POST /v1/agents/codegen": _hdr_entry(20, [400.0] * 19 + [845.3]),
+        "TTFT codegen": _hdr_entry(20, [90.0] * 20),
+    },
+    "outcomes": {"codegen": {"success": 20}},
+}
+
+
+def test_endpoints_come_from_final_jsons_exact_histograms_successes_apart():
+    """P95 is over successful requests (fast failures do not pull it down), failures have their
+    own figures, error_rate is per entry, and meta.histogram says which histogram it was."""
+    summary = _summary(final=HDR_FINAL, timeline=[], extra={"meta": {"git": "abc"}})
+    status = summary["endpoints"]["GET /v1/status"]
+    assert ENTRY_KEYS <= set(status)
+    assert status["error_rate"] == pytest.approx(0.1)
+    assert status["p50_ms"] == pytest.approx(10.0, rel=1e-3)
+    assert status["p95_ms"] == pytest.approx(10.0, rel=1e-3)
+    assert set(status["failed"]) == set(FAILED_KEYS)
+    assert status["failed"]["requests"] == 10
+    assert status["failed"]["p95_ms"] == pytest.approx(1.0, rel=1e-3)
+    assert summary["meta"] == {"git": "abc", "histogram": META}
+    json.dumps(summary, allow_nan=False)
+
+
+def test_no_percentile_in_the_summary_is_above_its_max():
+    """The recorded smoke run had codegen P99 850 ms above its max 845 ms; not any more."""
+    summary = _summary(final=HDR_FINAL, timeline=[])
+    codegen = summary["endpoints"]["POST /v1/agents/codegen"]
+    assert codegen["max_ms"] == pytest.approx(845.3, rel=1e-3)
+    for stats in summary["endpoints"].values():
+        for key in ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms"):
+            assert stats[key] <= stats["max_ms"]
+
+
+def test_error_rate_of_an_entry_gates_on_the_entrys_own_failures():
+    passing = _summary(final=HDR_FINAL, gates=parse_gates(["error_rate(GET /v1/status) < 20%"]))
+    failing = _summary(final=HDR_FINAL, gates=parse_gates(["error_rate(GET /v1/status) < 5%"]))
+    assert passing["gates"][0]["observed"] == pytest.approx(0.1) and passing["verdict"] == "pass"
+    assert failing["verdict"] == "fail"
+
+
+def test_a_run_recorded_before_the_exact_histograms_says_so():
+    summary = _summary()
+    assert summary["meta"]["histogram"]["kind"] == "locust-rounded"
+    assert summary["endpoints"]["GET /v1/status"]["error_rate"] == pytest.approx(1 / 30, abs=1e-6)
 
 
 def test_unknown_gate_entry_after_a_complete_run_is_a_config_error():

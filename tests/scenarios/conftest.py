@@ -15,7 +15,7 @@ import pytest
 from tests.support import ROOT, RunningService, run_target_service, stop_process
 
 LOCUST = str(ROOT / ".venv" / "bin" / "locust")
-LOCUSTFILE = str(ROOT / "locustfiles" / "agents.py")
+LOCUSTFILE = str(ROOT / "agentload/data/locustfiles" / "agents.py")
 # A quick engine that writes invalid code half the time, no cache: outcomes of both kinds.
 SERVICE_ENV = {
     "ENGINE_TTFT_MS": "30",
@@ -74,7 +74,7 @@ def run_locust(
 
 def write_config(path: Path, text: str) -> Path:
     """A scenario config that reuses the shipped datasets."""
-    data = ROOT / "scenarios" / "data"
+    data = ROOT / "agentload/data/datasets"
     path.write_text(
         text.replace("@PROMPTS@", str(data / "codegen_prompts.jsonl")).replace(
             "@QUESTIONS@", str(data / "research_questions.jsonl")

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.scenarios.conftest import run_locust, start_locust, write_config
+from tests.scenarios.conftest import LOCUSTFILE, run_locust, start_locust, write_config
 from tests.support import ROOT, RunningService, free_port, stop_process
 
 ALL_SCENARIOS = """
@@ -195,7 +195,7 @@ def test_open_model_user_follows_the_arrival_rate(service: RunningService, tmp_p
     config = write_config(tmp_path / "open.toml", toml)
     out = tmp_path / "run"
     shape = json.dumps({"rate_per_s": 25, "duration_s": 4, "arrival": "constant", "users": 5})
-    args = ["-f", f"{ROOT / 'locustfiles/agents.py'},{ROOT / 'agentload/shapes/open_model.py'}",
+    args = ["-f", f"{LOCUSTFILE},{ROOT / 'agentload/shapes/open_model.py'}",
             "--host", service.url, "--scenario-config", str(config), "OpenModelUser"]  # fmt: skip
     run = run_locust(args, out, env={"AGENTLOAD_SHAPE": shape})
     assert run.returncode == 0 and "Traceback" not in run.output, run.output
@@ -233,14 +233,14 @@ def test_a_bad_config_stops_locust_before_load_with_one_line_and_exit_2(
 
 
 def test_the_web_ui_lists_the_user_classes(tmp_path: Path) -> None:
-    """``locust -f locustfiles/`` serves the web UI with every user class selectable."""
+    """``locust -f agentload/data/locustfiles/`` serves the web UI with every user class."""
     port = free_port()
     out = tmp_path / "web"
     out.mkdir()
     with (out / "locust.log").open("w") as log:
         process = subprocess.Popen(
-            [str(ROOT / ".venv/bin/locust"), "-f", str(ROOT / "locustfiles"), "--web-host",
-             "127.0.0.1", "--web-port", str(port), "--host", "http://127.0.0.1:9"],
+            [str(ROOT / ".venv/bin/locust"), "-f", str(Path(LOCUSTFILE).parent),
+             "--web-host", "127.0.0.1", "--web-port", str(port), "--host", "http://127.0.0.1:9"],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
     try:
