@@ -72,9 +72,9 @@ format: $(STAMP) ## Format the code with ruff
 bench: $(STAMP) ## Benchmarks (not tests): throughput ratios and capacity
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-.PHONY: readme
-readme: ## Rebuild README.md from docs/ (each part's documentation)
-	$(PYTHON) scripts/build_readme.py
+.PHONY: docs
+docs: $(STAMP) ## Build the documentation site into site/ (mkdocs-material, strict)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 .PHONY: clean
 clean: ## Remove caches (keeps .venv and results/)

@@ -199,6 +199,8 @@ def expand(gates: Sequence[Gate], summary: Mapping[str, Any]) -> list[Gate]:
             names = sorted(summary.get("agent_outcomes") or {})
         else:
             names = sorted(k for k in summary.get("endpoints") or {} if _is_http(k))
+        if not names and gate.metric == "agent_success_rate" and summary.get("endpoints"):
+            continue  # requests but no recorded outcomes (a locustfile of your own): HTTP only
         expanded += [replace(gate, entry=name) for name in names] or [gate]
     return expanded
 

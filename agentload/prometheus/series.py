@@ -42,7 +42,7 @@ def series_queries(
         "server_errors_rps": (  # zero-filled: a route without 5xx shows 0, not nothing
             f"sum by (route) (rate({HTTP_HISTOGRAM}_count"
             f'{{route!~"{INTERNAL}", status=~"5.."}}[{r}]))'
-            f" or sum by (route) (rate({HTTP_HISTOGRAM}_count{{route!~"{INTERNAL}"}}[{r}])) * 0',
+            f' or sum by (route) (rate({HTTP_HISTOGRAM}_count{{route!~"{INTERNAL}"}}[{r}])) * 0',
             "rps",
         ),
         "agent_success_ratio": (

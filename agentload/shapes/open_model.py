@@ -2,8 +2,9 @@
 
 Use it with ``OpenModelUser`` only::
 
-    locust -f locustfiles/agents.py,agentload/shapes/open_model.py --headless \\
-        --host http://127.0.0.1:8000 --scenario-config scenarios/default.toml OpenModelUser
+    locust -f agentload/data/locustfiles/agents.py,agentload/shapes/open_model.py --headless \\
+        --host http://127.0.0.1:8000 \\
+        --scenario-config agentload/data/scenarios/default.toml OpenModelUser
 
 The plan comes from the scenario config's ``[open_model]`` table, overridden by the runner's
 ``AGENTLOAD_SHAPE`` JSON (``{"rate_per_s": 50, "arrival": "poisson", "duration_s": 60,

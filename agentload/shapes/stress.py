@@ -91,4 +91,3 @@ class StressShape(LoadTestShape):
         if self._tap is None and in_step >= self.params.warmup_s:
             self._tap, self._since = RECORDER.open_tap(), time.monotonic()
         return self._users(step), float(self.params.spawn_rate)
-

@@ -1,21 +1,42 @@
 """Users for the ground-truth runs: one class per path of tests/servers/latency_truth.py.
 
-Each user sends requests back to back for ``TRUTH_LOAD_S`` seconds after it starts, then idles,
-so no request is in flight when Locust stops: the client and the server see the same requests.
+Each user first opens its keep-alive connection (``GET /ok``: the TCP connect and the server's
+new thread are latency the server cannot measure), then sends requests back to back for
+``TRUTH_LOAD_S`` seconds and idles, so no request is in flight when Locust stops: the client and
+the server see the same requests.
+With ``TRUTH_RAW_DIR`` set, every process also keeps the raw response times Locust reported
+(``[[entry, ms, failed], ...]``) and writes them to ``raw-<pid>.json`` when it quits, so a test
+can compute their exact order statistics.
 """
 
 from __future__ import annotations
 
-from locust import FastHttpUser, constant, task
+from locust import FastHttpUser, constant, events, task
 
+import json
 import os
 import time
+from pathlib import Path
+from typing import Any
 
 import gevent
 
 import agentload.locust  # noqa: F401 (registers the plugin: histograms, timeline)
 
 LOAD_S = float(os.environ.get("TRUTH_LOAD_S", "6"))
+RAW_DIR = os.environ.get("TRUTH_RAW_DIR", "")
+_raw: list[tuple[str, float, bool]] = []
+
+
+@events.request.add_listener
+def _keep_raw(request_type: str, name: str, response_time: float, exception: Any, **_kw: Any):
+    _raw.append((f"{request_type} {name}", response_time, exception is not None))
+
+
+@events.quitting.add_listener
+def _write_raw(**_kw: Any) -> None:
+    if RAW_DIR and _raw:
+        (Path(RAW_DIR) / f"raw-{os.getpid()}.json").write_text(json.dumps(_raw))
 
 
 class _TruthUser(FastHttpUser):
@@ -24,6 +45,7 @@ class _TruthUser(FastHttpUser):
     wait_time = constant(0)
 
     def on_start(self) -> None:
+        self.client.get("/ok")  # opens the keep-alive connection: no connect time in the paths
         self.stop_at = time.monotonic() + LOAD_S
 
     @task

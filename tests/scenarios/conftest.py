@@ -14,8 +14,11 @@ import pytest
 
 from tests.support import ROOT, RunningService, run_target_service, stop_process
 
+# The plugin's AGENTLOAD_API would override --api: runs here see only their own options
+# (agentload.locust.plugin is not imported: Locust's monkey-patching must stay out of pytest).
+API_ENV = "AGENTLOAD_API"
 LOCUST = str(ROOT / ".venv" / "bin" / "locust")
-LOCUSTFILE = str(ROOT / "agentload/data/locustfiles" / "agents.py")
+LOCUSTFILE = str(ROOT / "agentload" / "data" / "locustfiles" / "agents.py")
 # A quick engine that writes invalid code half the time, no cache: outcomes of both kinds.
 SERVICE_ENV = {
     "ENGINE_TTFT_MS": "30",
@@ -50,13 +53,15 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService
 
 
 def start_locust(args: Sequence[str], out_dir: Path, env: dict[str, str] | None = None):
-    """Start Locust headless (output to a log file); the caller ends it by PID."""
+    """Start Locust headless with the shipped locustfile (``--api`` agent-v1 unless ``args``
+    say otherwise; output to a log file); the caller ends it by PID."""
     out_dir.mkdir(parents=True, exist_ok=True)
     command = [LOCUST, "-f", LOCUSTFILE, "--headless", "--agentload-out", str(out_dir), *args]
+    env = {key: value for key, value in {**os.environ, **(env or {})}.items() if key != API_ENV}
     with (out_dir / "locust.log").open("w") as log:
         return subprocess.Popen(
             command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, **(env or {})},
+            env=env,
         )  # fmt: skip
 
 
@@ -73,11 +78,6 @@ def run_locust(
 
 
 def write_config(path: Path, text: str) -> Path:
-    """A scenario config that reuses the shipped datasets."""
-    data = ROOT / "agentload/data/datasets"
-    path.write_text(
-        text.replace("@PROMPTS@", str(data / "codegen_prompts.jsonl")).replace(
-            "@QUESTIONS@", str(data / "research_questions.jsonl")
-        )
-    )
+    """A scenario config: an overlay on agent-v1's scenarios (its datasets are the shipped ones)."""
+    path.write_text(text)
     return path

@@ -1,69 +1,121 @@
-"""Agent success judges: content decides, not the HTTP status."""
+"""Agent success judges of the agent-v1 description: content decides, not the HTTP status."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import textwrap
+import warnings
+
 import pytest
 
-from agentload.scenarios.judges import (
-    deadline_verdict,
-    http_verdict,
-    judge_codegen,
-    judge_research,
-    python_parses,
-)
+from agentload.apis.judges import judge, python_parses
+from agentload.apis.load import load_description
+from agentload.apis.verdicts import http_verdict
+from tests.support import ROOT
 
 GOOD_CODE = "def add(a: int, b: int) -> int:\n    return a + b\n"
+DESCRIPTION, DESCRIPTION_PATH = load_description("agent-v1")
+CODEGEN = DESCRIPTION.scenarios["codegen"].success
+RESEARCH = DESCRIPTION.scenarios["research"].success
 
 
 def test_valid_code_that_parses_is_a_success() -> None:
-    verdict = judge_codegen({"code": GOOD_CODE, "language": "python", "valid": True})
+    verdict = judge(CODEGEN, {"code": GOOD_CODE, "language": "python", "valid": True})
     assert verdict.ok and verdict.reason == ""
 
 
 def test_code_the_service_marks_invalid_is_invalid() -> None:
-    verdict = judge_codegen({"code": GOOD_CODE, "language": "python", "valid": False})
+    verdict = judge(CODEGEN, {"code": GOOD_CODE, "language": "python", "valid": False})
     assert verdict.outcome == "invalid"
 
 
 def test_code_marked_valid_but_not_parsing_locally_is_invalid() -> None:
-    verdict = judge_codegen({"code": "def broken(:\n  pass", "language": "python", "valid": True})
+    verdict = judge(CODEGEN, {"code": "def broken(:\n  pass", "language": "python", "valid": True})
     assert verdict.outcome == "invalid" and "ast.parse" in verdict.reason
 
 
 def test_empty_code_is_invalid() -> None:
-    assert judge_codegen({"code": "  \n", "valid": True}).outcome == "invalid"
+    assert judge(CODEGEN, {"code": "  \n", "valid": True}).outcome == "invalid"
 
 
-@pytest.mark.parametrize("body", [None, [], {"code": GOOD_CODE}, {"valid": True}, "text"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        [],
+        {"code": GOOD_CODE},
+        {"valid": True},
+        "text",
+    ],
+)
 def test_a_body_without_code_and_valid_is_an_error(body: object) -> None:
-    assert judge_codegen(body).outcome == "error"
+    assert judge(CODEGEN, body).outcome == "error"
 
 
 def test_python_parses_tolerates_odd_escapes_without_warning() -> None:
-    assert python_parses('x = "\\d+"\n')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert python_parses('x = "\\d+"\n')
     assert not python_parses("return = 1")
 
 
 def test_research_succeeded_with_a_citation_is_a_success() -> None:
     job = {"status": "succeeded", "result": {"answer": "a", "citations": [{"source": "csv"}]}}
-    assert judge_research(job).ok
+    assert judge(RESEARCH, job).ok
 
 
 def test_research_succeeded_without_citations_is_invalid() -> None:
     job = {"status": "succeeded", "result": {"answer": "a", "citations": []}}
-    assert judge_research(job).outcome == "invalid"
+    assert judge(RESEARCH, job).outcome == "invalid"
 
 
-@pytest.mark.parametrize("status", ["failed", "cancelled"])
-def test_failed_or_cancelled_jobs_are_errors_with_the_reason(status: str) -> None:
-    verdict = judge_research({"status": status, "error": "engine unavailable"})
-    assert verdict.outcome == "error"
-    assert verdict.reason == f"job {status}: engine unavailable"
+# calls.py imports Locust, whose gevent monkey-patching must not run inside pytest: the job
+# states are judged in a child interpreter.
+JOB_STATES = textwrap.dedent(
+    """
+    import json, sys
+    from agentload.apis.load import load_description
+    from agentload.apis.plan import resolve
+    from agentload.locust.calls import _terminal
+
+    research = resolve(*load_description("agent-v1")).scenarios["research"]
+    verdicts = {}
+    for answer in json.loads(sys.argv[1]):
+        verdict = _terminal(research, research.job, answer, answer["status"])
+        verdicts[answer["status"]] = None if verdict is None else [verdict.outcome, verdict.reason]
+    print(json.dumps(verdicts))
+    """
+)
 
 
-def test_a_job_past_its_deadline_is_a_timeout() -> None:
-    verdict = deadline_verdict("running", 30.0)
-    assert verdict.outcome == "timeout" and "30s deadline" in verdict.reason
+def _job_verdicts(answers: list[dict[str, object]]) -> dict[str, list[str] | None]:
+    done = subprocess.run(
+        [sys.executable, "-c", JOB_STATES, json.dumps(answers)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_job_states_failed_cancelled_are_errors_with_the_reason_running_is_not_terminal() -> None:
+    """Failed and cancelled jobs are errors naming the state and the job's error; a running job
+    is not over; a succeeded one is judged by the success checks."""
+    verdicts = _job_verdicts(
+        [
+            {"status": "failed", "error": "engine unavailable"},
+            {"status": "cancelled", "error": "engine unavailable"},
+            {"status": "running"},
+            {"status": "succeeded", "result": {"answer": "a", "citations": []}},
+        ]
+    )
+    assert verdicts == {
+        "failed": ["error", "job failed: engine unavailable"],
+        "cancelled": ["error", "job cancelled: engine unavailable"],
+        "running": None,
+        "succeeded": ["invalid", "job succeeded without citations"],
+    }
 
 
 @pytest.mark.parametrize(

@@ -11,27 +11,19 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from agentload.latency import EntryLatency
 from tests.scenarios.conftest import LOCUSTFILE, run_locust, start_locust, write_config
 from tests.support import ROOT, RunningService, free_port, stop_process
 
 ALL_SCENARIOS = """
 seed = 7
+weights = {status = 1, codegen = 1, research = 1}
+vars = {max_tokens = 32, depth = 1}
+stream_share = {codegen = 0.5}
+deadline_s = {research = 30}
 [think_time]
 min_s = 0.05
 max_s = 0.2
-[scenarios.status]
-weight = 1
-[scenarios.codegen]
-weight = 1
-dataset = "@PROMPTS@"
-max_tokens = 32
-stream_share = 0.5
-[scenarios.research]
-weight = 1
-dataset = "@QUESTIONS@"
-depth = 1
-deadline_s = 30
-poll_initial_s = 0.2
 """
 
 ENTRIES = {
@@ -66,8 +58,8 @@ def _scrape_while_running(process, port: int) -> dict:
             samples = _scrape(port)
         except httpx.HTTPError:
             pass
-        if _value(samples, "loadtest_ttft_seconds_count") and _value(
-            samples, "loadtest_ttc_seconds_count"
+        if _value(samples, "loadtest_ttft_seconds_count", scenario="codegen") and _value(
+            samples, "loadtest_ttc_seconds_count", scenario="research"
         ):
             break
         time.sleep(0.5)
@@ -117,7 +109,8 @@ def test_each_user_class_records_the_contract_entries_outcomes_and_metrics(
     assert len(lines) >= 8 and max(line["users"] for line in lines) == 4
     assert [line["t"] for line in lines] == sorted(line["t"] for line in lines)
     for key in ("GET /v1/status", "TTFT codegen"):
-        merged = sum(sum(line["entries"].get(key, {}).get("hist", {}).values()) for line in lines)
+        windows = [EntryLatency.from_json(line["entries"].get(key, {})) for line in lines]
+        merged = sum(window.requests for window in windows)
         assert merged == entries[key]["requests"]  # the deltas add up to the cumulative count
     assert lines[-1]["outcomes"] == counts and lines[-1]["open_model"]["dropped"] == 0
 
@@ -127,8 +120,8 @@ def test_each_user_class_records_the_contract_entries_outcomes_and_metrics(
     assert _value(samples, "loadtest_agent_outcomes_total", scenario="status", outcome="success")
     assert _value(samples, "loadtest_request_duration_seconds_bucket", request_type="GET",
                   name="/v1/status", le="+Inf") > 0  # fmt: skip
-    assert _value(samples, "loadtest_ttft_seconds_count") > 0
-    assert _value(samples, "loadtest_ttc_seconds_count") > 0
+    assert _value(samples, "loadtest_ttft_seconds_count", scenario="codegen") > 0
+    assert _value(samples, "loadtest_ttc_seconds_count", scenario="research") > 0
 
 
 def _csv_names(out: Path) -> set[str]:
@@ -143,15 +136,12 @@ def test_invalid_code_is_an_agent_failure_and_a_missed_deadline_a_ttc_failure(
     config = write_config(
         tmp_path / "judging.toml",
         """
+        weights = {codegen = 1, research = 1}
+        vars = {max_tokens = 16}
+        deadline_s = {research = 0.05}
         [think_time]
         min_s = 0
         max_s = 0.05
-        [scenarios.codegen]
-        dataset = "@PROMPTS@"
-        max_tokens = 16
-        [scenarios.research]
-        dataset = "@QUESTIONS@"
-        deadline_s = 0.05
         """.replace("        ", ""),
     )
     out = tmp_path / "run"
@@ -175,7 +165,8 @@ def test_outcomes_from_two_worker_processes_add_up_on_the_master(
 ) -> None:
     """With --processes 2 the master's outcome totals match its merged request counts."""
     config = write_config(
-        tmp_path / "status.toml", "[think_time]\nmin_s = 0.05\nmax_s = 0.1\n[scenarios.status]\n"
+        tmp_path / "status.toml",
+        "weights = {status = 1}\n[think_time]\nmin_s = 0.05\nmax_s = 0.1\n",
     )
     out = tmp_path / "run"
     args = ["--processes", "2", "-u", "4", "-r", "4", "-t", "5s", "--host", service.url,
@@ -191,7 +182,7 @@ def test_outcomes_from_two_worker_processes_add_up_on_the_master(
 
 def test_open_model_user_follows_the_arrival_rate(service: RunningService, tmp_path: Path) -> None:
     """The open-model shape runs the pool for the runner's duration and counts the arrivals."""
-    toml = "[scenarios.status]\n[open_model]\nrate_per_s = 5\n"
+    toml = "weights = {status = 1}\n[open_model]\nrate_per_s = 5\n"
     config = write_config(tmp_path / "open.toml", toml)
     out = tmp_path / "run"
     shape = json.dumps({"rate_per_s": 25, "duration_s": 4, "arrival": "constant", "users": 5})
@@ -207,27 +198,39 @@ def test_open_model_user_follows_the_arrival_rate(service: RunningService, tmp_p
     assert max(line["users"] for line in run.timeline()) == 5
 
 
+# A description whose code-gen dataset is missing (the status scenario keeps StatusUser).
+MISSING_DATASET_API = """
+[scenarios.status]
+path = "/v1/status"
+[scenarios.codegen]
+method = "POST"
+path = "/v1/agents/codegen"
+dataset = "missing.jsonl"
+"""
+
+
 @pytest.mark.parametrize(
-    ("toml", "field"),
+    ("bad_file", "toml", "field"),
     [
-        ("[scenarios.search]\nweight = 1\n", '"scenarios.search": unknown scenario'),
-        ('[scenarios.codegen]\ndataset = "missing.jsonl"\n', '"scenarios.codegen.dataset"'),
-        ("[scenarios.status]\nweight = -2\n", '"scenarios.status.weight": got -2'),
+        ("config", "weights = {search = 1}\n", "\"weights\": unknown scenario 'search'"),
+        ("api", MISSING_DATASET_API, '"scenarios.codegen.dataset"'),
+        ("config", "weights = {status = -2}\n", '"weights.status": got -2'),
     ],
 )
 def test_a_bad_config_stops_locust_before_load_with_one_line_and_exit_2(
-    tmp_path: Path, toml: str, field: str
+    tmp_path: Path, bad_file: str, toml: str, field: str
 ) -> None:
-    """Unknown scenario, missing dataset and bad weight: exit 2, one line, no traceback."""
-    config = tmp_path / "bad.toml"
-    config.write_text(toml)
+    """Unknown scenario, missing dataset and bad weight: exit 2, one line naming the file and
+    field, no traceback."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text(toml)
     out = tmp_path / "run"
-    args = ["-u", "1", "-t", "5s", "--host", f"http://127.0.0.1:{free_port()}",
-            "--scenario-config", str(config), "StatusUser"]  # fmt: skip
+    args = ["-u", "1", "-t", "5s", "--host", f"http://127.0.0.1:{free_port()}", "StatusUser"]
+    args += ["--scenario-config", str(bad)] if bad_file == "config" else ["--api", str(bad)]
     run = run_locust(args, out, timeout=30)
-    assert run.returncode == 2
+    assert run.returncode == 2, run.output
     lines = [line for line in run.output.splitlines() if line.startswith("agentload: ")]
-    assert len(lines) == 1 and str(config) in lines[0] and field in lines[0]
+    assert len(lines) == 1 and str(bad) in lines[0] and field in lines[0], run.output
     assert "Traceback" not in run.output and "Ramping" not in run.output
     assert not (out / "final.json").exists()
 

@@ -2,17 +2,19 @@
 
 ``python -m tests.servers.latency_truth PORT`` serves, each request sleeping a planned time:
 
-- ``GET /fixed``: 50 ms, always.
+- ``GET /fixed``: 200 ms, always.
 - ``GET /uniform``: uniform over [20, 200] ms, as a low-discrepancy sequence
   (``20 + 180 * frac(k * golden ratio)`` for the k-th request), so the spread is exact, not drawn.
 - ``GET /bimodal``: 10 ms, and 1,000 ms for every 10th request (exactly 10 % slow).
-- ``GET /mixed``: 30 ms answered 200, and every 4th request a fast failure: 503 after 2 ms.
+- ``GET /mixed``: 300 ms answered 200, and every 4th request a faster failure: 503 after 100 ms.
 - ``GET /ok``: 200 at once (readiness; not counted).
 - ``GET /truth?path=/fixed``: what it served on that path, once the response was written:
   ``{"ok": {...}, "failed": {...}}``, each ``{"count", "p50_ms", "p95_ms", "p99_ms", "max_ms",
   "planned_ms": [...], "served_ms": [...]}``. ``planned_ms`` are the planned sleeps, the exact
-  distribution; ``served_ms`` the time from the request line read to the response flushed, as
-  this server measured it. Percentiles are nearest-rank order statistics of the planned sleeps,
+  distribution; ``served_ms`` the time from the request parsed to the response about to be
+  written, as this server measured it (so no client can see less: the end is taken before the
+  write, because after it the thread may wait for the GIL while the client already has the
+  answer). Percentiles are nearest-rank order statistics of the planned sleeps,
   rank ``max(1, round(q * n))``: the rule HdrHistogram (and so agentload) reads its ranks by.
 
 Standard library only: ``ThreadingHTTPServer`` with HTTP/1.1 keep-alive, TCP_NODELAY and a
@@ -37,12 +39,12 @@ PATHS = ("/fixed", "/uniform", "/bimodal", "/mixed")
 def planned(path: str, k: int) -> tuple[float, int]:
     """The k-th (0-based) request on ``path``: (sleep in ms, status)."""
     if path == "/fixed":
-        return 50.0, 200
+        return 200.0, 200
     if path == "/uniform":
         return 20.0 + 180.0 * ((k * GOLDEN) % 1.0), 200
     if path == "/bimodal":
         return (1000.0 if k % 10 == 9 else 10.0), 200
-    return (2.0, 503) if k % 4 == 3 else (30.0, 200)
+    return (100.0, 503) if k % 4 == 3 else (300.0, 200)
 
 
 def nearest_rank(values: list[float], q: float) -> float | None:
@@ -109,8 +111,9 @@ class Handler(BaseHTTPRequestHandler):
         elif url.path in PATHS:
             sleep_ms, status = planned(url.path, TRUTH.take_k(url.path))
             time.sleep(sleep_ms / 1000.0)
+            served_ms = (time.perf_counter() - started) * 1000.0
             self._send(status, b"x")
-            TRUTH.done(url.path, sleep_ms, (time.perf_counter() - started) * 1000.0, status)
+            TRUTH.done(url.path, sleep_ms, served_ms, status)
         else:
             self._send(404, b"not found")
 
@@ -135,6 +138,9 @@ class Server(ThreadingHTTPServer):
 
 def main() -> None:
     port = int(sys.argv[1])
+    # A thread whose sleep ended waits for the GIL up to the switch interval (5 ms by default)
+    # while another runs: latency no server of record would add. Hand the GIL over sooner.
+    sys.setswitchinterval(0.0002)
     server = Server(("127.0.0.1", port), Handler)
     print(f"latency_truth listening on {port}", flush=True)
     server.serve_forever()

@@ -1,0 +1,151 @@
+"""Real Locust runs against a server whose latencies are known exactly (ground truth).
+
+The server (tests/servers/latency_truth.py) sleeps a planned time per request (fixed 200 ms,
+uniform 20..200 ms, bimodal 10 ms / 1,000 ms, and 300 ms successes mixed with 100 ms 503s) and
+reports, per path, the successes and failures it served: the planned sleeps and the time it
+measured from the request parsed to the response about to be written ("served").
+
+What is compared, and why it is honest:
+
+- A client's latency is the server's time plus the loopback and the client's own work (a
+  fraction of a millisecond, more in the tail on a small shared machine): real latency, not an
+  error of measurement. So the reference is the server's own exact percentiles of its *served*
+  times (nearest rank), and every client percentile must lie in ``[served, served * 1.01 +
+  1 ms]``. The lower bound is strict: each request took the client at least as long as the
+  server measured, so every order statistic of the client's is at least the server's; a
+  histogram that reads low (as Locust's rounding can) fails it.
+- The planned sleeps show the distributions are the designed ones: served percentiles are
+  within 2 ms above the planned ones (the server's sleep overshoot and thread wake-up).
+- The recording itself is checked against the raw response times Locust reported in each process
+  (kept by the locustfile): merged over processes, each percentile is within 0.1 % above their
+  exact order statistic. That is the histogram's own error.
+- Each user opens its connection with an unmeasured ``GET /ok`` (the server cannot see connect
+  time), and stops sending after ``TRUTH_LOAD_S``, idling until Locust stops, so no request is
+  cut off: the client and the server count exactly the same requests, successes and failures.
+
+Both a single process and ``--processes 2`` (a master and two workers whose histograms travel in
+the worker reports) are run, for about 6 s of load each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agentload.stats import read_json, read_timeline, window_stats
+from agentload.summary import build_summary
+from tests.support import ROOT, free_port, stop_process, wait_ready
+
+HERE = Path(__file__).resolve().parent
+LOCUSTFILE = HERE / "truth_locustfile.py"
+LOAD_S = 6
+USERS = "24"  # 6 per path: a few hundred requests each, so P99 is not just the slowest one
+PATHS = ("/fixed", "/uniform", "/bimodal", "/mixed")
+QUANTILES = {"p50_ms": 0.50, "p95_ms": 0.95, "p99_ms": 0.99}
+
+
+def nearest_rank(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(1, int(q * len(ordered) + 0.5)) - 1]
+
+
+@pytest.fixture
+def truth_server(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with (tmp_path / "truth-server.log").open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.servers.latency_truth", str(port)],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    try:
+        wait_ready(f"{url}/ok", process)
+        yield url
+    finally:
+        stop_process(process)
+
+
+def _run_locust(url: str, out: Path, raw: Path, extra: list[str]) -> str:
+    raw.mkdir()
+    cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless"]
+    cmd += ["-u", USERS, "-r", USERS, "-t", f"{LOAD_S + 4}s", "--host", url]
+    cmd += ["--agentload-out", str(out), "--only-summary", "--exit-code-on-error", "0", *extra]
+    env = {**os.environ, "TRUTH_LOAD_S": str(LOAD_S), "TRUTH_RAW_DIR": str(raw)}
+    done = subprocess.run(
+        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    return output
+
+
+def _raw_times(raw: Path) -> dict[tuple[str, bool], list[float]]:
+    """The response times Locust reported, per (entry, failed), over every process."""
+    out: dict[tuple[str, bool], list[float]] = {}
+    for path in raw.glob("raw-*.json"):
+        for entry, ms, failed in json.loads(path.read_text()):
+            out.setdefault((entry, bool(failed)), []).append(float(ms))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("processes", [1, 2], ids=["single-process", "master-and-2-workers"])
+def test_client_percentiles_match_the_servers_exact_ones(
+    truth_server: str, tmp_path: Path, processes: int
+) -> None:
+    """P50/P95/P99 of every path, successes and failures apart, lie within [served, served *
+    1.01 + 1 ms] of the server's exact percentiles; counts are equal; P99 <= max everywhere."""
+    out, raw = tmp_path / "out", tmp_path / "raw"
+    master = ["--master-bind-port", str(port := free_port()), "--master-port", str(port)]
+    _run_locust(truth_server, out, raw, ["--processes", "2", *master] if processes == 2 else [])
+    if processes == 2:
+        assert len(list(raw.glob("raw-*.json"))) == 2  # the workers recorded, not the master
+    final, timeline = read_json(out / "final.json"), read_timeline(out / "timeline.jsonl")
+    summary = build_summary(
+        phase="smoke", started_at="now", target=truth_server, final=final, timeline=timeline
+    )
+    assert summary["meta"]["histogram"]["kind"] == "hdr"
+    from_timeline = window_stats(timeline)
+    raw_times = _raw_times(raw)
+    report = []
+    for path in PATHS:
+        entry = f"GET {path}"
+        stats = summary["endpoints"][entry]
+        truth = httpx.get(f"{truth_server}/truth", params={"path": path}, timeout=10).json()
+        assert stats["requests"] == truth["ok"]["count"] + truth["failed"]["count"]
+        assert stats["failures"] == truth["failed"]["count"] == stats["failed"]["requests"]
+        for key in ("p50_ms", "p95_ms", "p99_ms", "max_ms"):  # timeline and final.json agree
+            assert from_timeline[entry][key] == pytest.approx(stats[key], abs=1e-6)
+        for kind, figures in (("ok", stats), ("failed", stats["failed"])):
+            served_truth = truth[kind]
+            if not served_truth["count"]:
+                continue
+            raw_values = raw_times[(entry, kind == "failed")]
+            assert len(raw_values) == served_truth["count"]
+            for key, q in QUANTILES.items():
+                got = figures[key]
+                exact = nearest_rank(raw_values, q)
+                served = nearest_rank(served_truth["served_ms"], q)
+                planned = nearest_rank(served_truth["planned_ms"], q)
+                report.append(
+                    f"{path} {kind} {key}: client {got:.3f} raw {exact:.3f} "
+                    f"served {served:.3f} planned {planned:.3f}"
+                )
+                assert exact - 0.001 <= got <= exact * 1.001 + 0.001, report[-1]
+                assert served - 0.001 <= got <= served * 1.01 + 1.0, report[-1]
+                assert planned <= served <= planned + 2.0, report[-1]
+                assert got <= figures["max_ms"]
+    print("\n".join(report))
+    for stats in summary["endpoints"].values():
+        assert stats["p99_ms"] <= stats["max_ms"]
