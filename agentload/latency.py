@@ -12,12 +12,14 @@ merge exactly, by adding counts.
   percentile is never above the max.
 - The mean weighs each bucket by its middle value.
 - :class:`EntryLatency` keeps one entry's successes and failures apart: its percentiles are over
-  its successful requests, failed requests have their own (``failed``).
+  its successful requests, failed requests have their own (``failed``). :class:`Recording` is
+  what a load generator records into per request (a bucket index and a dict increment, about
+  0.2 µs), read out as an ``EntryLatency``.
 
 API: ``new()``, ``record(hist, ms)``, ``encode(hist) -> str``, ``decode(text)``,
 ``merge(hists)``, ``from_rounded({ms: count})`` (Locust's rounded histograms, of old timelines),
 ``count(hist)``, ``percentiles_ms(hist, qs)``, ``values_at_ranks_ms(hist, ranks)``,
-``figures(hist)``, :class:`EntryLatency`,
+``figures(hist)``, :class:`EntryLatency`, :class:`Recording`, ``bucket_index(us)``,
 ``META`` (what summary.json's ``meta.histogram`` says).
 """
 
@@ -33,6 +35,7 @@ from hdrh.histogram import HdrHistogram
 SIGNIFICANT_DIGITS = 3
 LOWEST_US = 1
 HIGHEST_US = 3_600_000_000  # one hour
+_HIGHEST_MS = HIGHEST_US / 1000.0
 META: dict[str, Any] = {
     "kind": "hdr",
     "significant_digits": SIGNIFICANT_DIGITS,
@@ -60,9 +63,13 @@ def new() -> Histogram:
 
 
 def to_us(ms: float) -> int:
-    """Milliseconds to whole microseconds, clamped into ``[LOWEST_US, HIGHEST_US]``."""
-    us = int(ms * 1000.0 + 0.5) if ms == ms else LOWEST_US  # NaN: the lowest value
-    return min(max(us, LOWEST_US), HIGHEST_US)
+    """Milliseconds to whole microseconds, clamped into ``[LOWEST_US, HIGHEST_US]`` (NaN and
+    negative values read as the lowest, infinity as the highest)."""
+    if not ms >= 0.0:  # NaN or negative
+        return LOWEST_US
+    if ms >= _HIGHEST_MS:
+        return HIGHEST_US
+    return max(int(ms * 1000.0 + 0.5), LOWEST_US)
 
 
 def record(hist: Histogram, ms: float, n: int = 1) -> None:
@@ -249,6 +256,61 @@ class EntryLatency:
         else:
             out["failed"] = None
         return out
+
+
+_LAYOUT = new()
+assert _LAYOUT.unit_magnitude == 0  # LOWEST_US == 1: the index arithmetic below relies on it
+_HALF_BITS = int(_LAYOUT.sub_bucket_half_count_magnitude)
+_HALF_COUNT = int(_LAYOUT.sub_bucket_half_count)
+
+
+def bucket_index(us: int) -> int:
+    """HdrHistogram's counts index of ``us`` (what ``record_value`` computes, without the
+    method calls): the power-of-two bucket, then the sub-bucket within it."""
+    shift = us.bit_length() - _HALF_BITS - 1
+    if shift < 0:
+        shift = 0
+    return ((shift + 1) << _HALF_BITS) + (us >> shift) - _HALF_COUNT
+
+
+class Recording:
+    """Latencies as requests finish, at the least cost per request: sparse bucket counts
+    (``{index: n}``) of successes and failures, read out as an :class:`EntryLatency`."""
+
+    __slots__ = ("failed", "ok")
+
+    def __init__(self) -> None:
+        self.ok: dict[int, int] = {}
+        self.failed: dict[int, int] = {}
+
+    def record(self, ms: float, failed: bool = False) -> None:
+        if 0.0 <= ms < _HIGHEST_MS:  # to_us(ms), inlined: the hot path
+            us = int(ms * 1000.0 + 0.5) or LOWEST_US
+        else:
+            us = HIGHEST_US if ms >= _HIGHEST_MS else LOWEST_US  # NaN, negative: the lowest
+        shift = us.bit_length() - _HALF_BITS - 1  # bucket_index(us), inlined: the hot path
+        if shift < 0:
+            shift = 0
+        index = ((shift + 1) << _HALF_BITS) + (us >> shift) - _HALF_COUNT
+        counts = self.failed if failed else self.ok
+        counts[index] = counts.get(index, 0) + 1
+
+    def latency(self) -> EntryLatency:
+        """The recorded counts as exact histograms (each bucket recorded at its lowest value,
+        which HdrHistogram files under the same index)."""
+        out = EntryLatency()
+        out.ok = _from_counts(self.ok)
+        out.failed = _from_counts(self.failed)
+        return out
+
+
+def _from_counts(counts: Mapping[int, int]) -> Histogram | None:
+    if not counts:
+        return None
+    hist = new()
+    for index, n in counts.items():
+        hist.record_value(hist.get_value_from_index(index), n)
+    return hist
 
 
 def merge_entries(entries: Iterable[EntryLatency]) -> EntryLatency:

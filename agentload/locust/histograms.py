@@ -10,15 +10,18 @@ local runner, ``RECORDER`` holds the latencies of the whole test as they arrive.
 
 Readers on the master or local runner open a tap: ``tap = RECORDER.open_tap()``;
 ``tap.take()`` returns (and forgets) the latencies that arrived since the previous ``take``
-(the timeline's lines, a stress step); ``tap.close()`` ends it. Everything resets when a test
-starts, as Locust's own statistics do.
+(the timeline's lines, a stress step) and adds them to ``tap.total`` (everything since the tap
+opened: final.json); ``tap.close()`` ends it. Everything resets when Locust's own statistics do:
+when a test starts, on the web UI's "reset stats", and after the ramp-up with ``--reset-stats``.
 """
 
 from __future__ import annotations
 
+from locust import events
+
 from typing import Any
 
-from agentload.latency import EntryLatency
+from agentload.latency import EntryLatency, Recording
 from agentload.locust.hooks import listen
 
 REPORT_KEY = "agentload_latency"
@@ -31,12 +34,18 @@ class Tap:
     def __init__(self, recorder: LatencyRecorder) -> None:
         self._recorder = recorder
         self.entries: Latencies = {}
+        self.total: Latencies = {}
 
     def take(self) -> Latencies:
         """What arrived since the last ``take`` (or the opening), per entry."""
         self._recorder.flush()
         out, self.entries = self.entries, {}
+        for name, latency in out.items():
+            self.total.setdefault(name, EntryLatency()).add(latency)
         return out
+
+    def reset(self) -> None:
+        self.entries, self.total = {}, {}
 
     def close(self) -> None:
         self._recorder.close_tap(self)
@@ -47,26 +56,36 @@ class LatencyRecorder:
 
     def __init__(self, key: str = REPORT_KEY) -> None:
         self.key = key
-        self._recent: Latencies = {}
+        self._recorded: dict[str, Recording] = {}  # this process's requests, since last flush
+        self._received: Latencies = {}  # the workers' reports, since last flush
         self._taps: list[Tap] = []
+        self._reset_after_ramp_up = False
 
     def register(self) -> LatencyRecorder:
         """Listen to Locust's events (once per process, at import)."""
-        listen("test_start", self._on_test_start)
+        listen("init", self._on_init)
+        listen("test_start", self._on_reset)
+        listen("reset_stats", self._on_reset)
+        listen("spawning_complete", self._on_spawning_complete)
         listen("request", self._on_request)
         listen("report_to_master", self._on_report_to_master)
         listen("worker_report", self._on_worker_report)
         return self
 
+    def stop_listening(self) -> None:
+        """Stop recording requests (benchmarks measure what recording costs this way)."""
+        hook: Any = events.request
+        hook.remove_listener(self._on_request)
+
     def record(self, entry: str, ms: float, failed: bool = False) -> None:
-        latency = self._recent.get(entry)
-        if latency is None:
-            latency = self._recent[entry] = EntryLatency()
-        latency.record(ms, failed)
+        recording = self._recorded.get(entry)
+        if recording is None:
+            recording = self._recorded[entry] = Recording()
+        recording.record(ms, failed)
 
     def add(self, entries: Latencies) -> None:
         for name, latency in entries.items():
-            self._recent.setdefault(name, EntryLatency()).add(latency)
+            self._received.setdefault(name, EntryLatency()).add(latency)
 
     def open_tap(self) -> Tap:
         """A tap that collects from now on (what arrived before is not in it)."""
@@ -81,26 +100,44 @@ class LatencyRecorder:
 
     def flush(self) -> None:
         """Hand what arrived since the last flush to every open tap."""
-        recent, self._recent = self._recent, {}
+        recent = self._take_recorded()
+        for name, latency in self._received.items():
+            recent.setdefault(name, EntryLatency()).add(latency)
+        self._received = {}
         for tap in self._taps:
             for name, latency in recent.items():
                 tap.entries.setdefault(name, EntryLatency()).add(latency)
 
     def reset(self) -> None:
-        self._recent = {}
+        self._recorded, self._received = {}, {}
         for tap in self._taps:
-            tap.entries = {}
+            tap.reset()
 
-    def _on_test_start(self, **_kw: Any) -> None:
+    def _take_recorded(self) -> Latencies:
+        recorded, self._recorded = self._recorded, {}
+        return {name: recording.latency() for name, recording in recorded.items()}
+
+    def _on_init(self, environment: Any, **_kw: Any) -> None:
+        self._reset_after_ramp_up = bool(getattr(environment, "reset_stats", False))
+
+    def _on_reset(self, **_kw: Any) -> None:
         self.reset()
+
+    def _on_spawning_complete(self, **_kw: Any) -> None:
+        if self._reset_after_ramp_up:  # --reset-stats: Locust resets its statistics now
+            self.reset()
 
     def _on_request(
         self, request_type: str, name: str, response_time: float, exception: Any, **_kw: Any
     ) -> None:
-        self.record(f"{request_type} {name}", float(response_time or 0.0), exception is not None)
+        entry = f"{request_type} {name}"
+        recording = self._recorded.get(entry)  # record(), inlined: this runs for every request
+        if recording is None:
+            recording = self._recorded[entry] = Recording()
+        recording.record(response_time or 0.0, exception is not None)
 
     def _on_report_to_master(self, client_id: str, data: dict[str, Any]) -> None:
-        recent, self._recent = self._recent, {}
+        recent = self._take_recorded()
         data[self.key] = {name: latency.to_json() for name, latency in recent.items()}
 
     def _on_worker_report(self, client_id: str, data: dict[str, Any]) -> None:

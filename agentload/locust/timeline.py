@@ -44,7 +44,6 @@ class TimelineRecorder:
         self.environment = environment
         self.out_dir = out_dir
         self._tap: Tap | None = None
-        self._latency: dict[str, EntryLatency] = {}
         self._started = time.monotonic()
         self._stopped: float | None = None
         self._greenlet: Any = None
@@ -53,7 +52,6 @@ class TimelineRecorder:
     def start(self) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.close()
-        self._latency = {}
         self._tap = RECORDER.open_tap()
         self._started = time.monotonic()
         self._stopped = None
@@ -93,8 +91,6 @@ class TimelineRecorder:
         if self._file is None:
             return
         recent = self._tap.take() if self._tap is not None else {}
-        for name, latency in recent.items():
-            self._latency.setdefault(name, EntryLatency()).add(latency)
         counts = {entry_key(e): e for e in list(self.environment.runner.stats.entries.values())}
         entries: dict[str, Any] = {}
         for key in sorted(set(counts) | set(recent)):
@@ -119,13 +115,14 @@ class TimelineRecorder:
         counts = outcomes.totals(self.environment)
         rates = {name: outcomes.success_rate(counts, name) for name in counts}
         entries = {entry_key(e): e for e in list(stats.entries.values())}
+        latencies = self._tap.total if self._tap is not None else {}
         final = {
             "duration_s": self._elapsed(),
             "histogram": META,
             "entries": {
-                key: summarize(entry, self._latency.get(key)) for key, entry in entries.items()
+                key: summarize(entry, latencies.get(key)) for key, entry in entries.items()
             },
-            "total": summarize(stats.total, merge_entries(self._latency.values())),
+            "total": summarize(stats.total, merge_entries(latencies.values())),
             "outcomes": counts,
             "success_rate": {**rates, "overall": outcomes.success_rate(counts)},
             "open_model": open_model.totals(self.environment),

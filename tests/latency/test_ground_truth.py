@@ -7,21 +7,29 @@ measured from the request parsed to the response about to be written ("served").
 
 What is compared, and why it is honest:
 
-- A client's latency is the server's time plus the loopback and the client's own work (a
-  fraction of a millisecond, more in the tail on a small shared machine): real latency, not an
-  error of measurement. So the reference is the server's own exact percentiles of its *served*
-  times (nearest rank), and every client percentile must lie in ``[served, served * 1.01 +
-  1 ms]``. The lower bound is strict: each request took the client at least as long as the
-  server measured, so every order statistic of the client's is at least the server's; a
-  histogram that reads low (as Locust's rounding can) fails it.
-- The planned sleeps show the distributions are the designed ones: served percentiles are
-  within 2 ms above the planned ones (the server's sleep overshoot and thread wake-up).
-- The recording itself is checked against the raw response times Locust reported in each process
-  (kept by the locustfile): merged over processes, each percentile is within 0.1 % above their
-  exact order statistic. That is the histogram's own error.
+- The measuring: agentload's P50/P95/P99 (from final.json and from the timeline) against the
+  exact order statistics of the raw response times Locust reported in each process (kept by the
+  locustfile), merged over processes: each lies within 0.1 % above (the histogram's own error,
+  far inside the 1 % / 1 ms asked).
+- The ground truth: a client's latency is the server's time plus the loopback and both sides'
+  HTTP handling and scheduling (about 0.4 ms at the median here, a few ms at P99 when several
+  processes share two CPUs): real latency, not an error of measurement. The reference is the
+  server's own exact percentiles of its *served* times (nearest rank), and each client
+  percentile lies in ``[served, served * 1.01 + 1 ms + TRANSPORT_MS]``. The lower bound is
+  strict: every request took the client at least as long as the server measured, so every order
+  statistic of the client's is at least the server's, and a histogram that reads low (as
+  Locust's rounding can: 1,000.6 ms read 1,000) fails it. The upper bound is 1 % + 1 ms for the
+  measuring plus a stated ``TRANSPORT_MS`` for the transport.
+- The planned sleeps show the distributions are the designed ones: served percentiles are at
+  least the planned ones and at most ``TRANSPORT_MS`` + 2 ms above (sleep overshoot, wake-up).
 - Each user opens its connection with an unmeasured ``GET /ok`` (the server cannot see connect
   time), and stops sending after ``TRUTH_LOAD_S``, idling until Locust stops, so no request is
   cut off: the client and the server count exactly the same requests, successes and failures.
+- A shared machine sometimes stalls every process for tens of milliseconds (seen: 50 ms), which
+  no allowance should absorb. The server's own evidence tells such a run: a sleep that ended
+  more than ``STALL_MS`` late. Such a run is repeated (at most ``ATTEMPTS`` runs); everything
+  but the end-to-end bounds is still checked in it, and a run that never comes out undisturbed
+  fails.
 
 Both a single process and ``--processes 2`` (a master and two workers whose histograms travel in
 the worker reports) are run, for about 6 s of load each.
@@ -46,7 +54,10 @@ from tests.support import ROOT, free_port, stop_process, wait_ready
 HERE = Path(__file__).resolve().parent
 LOCUSTFILE = HERE / "truth_locustfile.py"
 LOAD_S = 6
-USERS = "24"  # 6 per path: a few hundred requests each, so P99 is not just the slowest one
+USERS = "16"  # 4 per path: P99 is not just the slowest request
+TRANSPORT_MS = 3.0
+STALL_MS = 10.0  # a server thread that wakes this late was held up by the machine, not by us
+ATTEMPTS = 3
 PATHS = ("/fixed", "/uniform", "/bimodal", "/mixed")
 QUANTILES = {"p50_ms": 0.50, "p95_ms": 0.95, "p99_ms": 0.99}
 
@@ -76,7 +87,7 @@ def truth_server(tmp_path: Path) -> Iterator[str]:
 
 
 def _run_locust(url: str, out: Path, raw: Path, extra: list[str]) -> str:
-    raw.mkdir()
+    raw.mkdir(parents=True)
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless"]
     cmd += ["-u", USERS, "-r", USERS, "-t", f"{LOAD_S + 4}s", "--host", url]
     cmd += ["--agentload-out", str(out), "--only-summary", "--exit-code-on-error", "0", *extra]
@@ -99,30 +110,28 @@ def _raw_times(raw: Path) -> dict[tuple[str, bool], list[float]]:
     return out
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("processes", [1, 2], ids=["single-process", "master-and-2-workers"])
-def test_client_percentiles_match_the_servers_exact_ones(
-    truth_server: str, tmp_path: Path, processes: int
-) -> None:
-    """P50/P95/P99 of every path, successes and failures apart, lie within [served, served *
-    1.01 + 1 ms] of the server's exact percentiles; counts are equal; P99 <= max everywhere."""
-    out, raw = tmp_path / "out", tmp_path / "raw"
+def _attempt(url: str, work: Path, processes: int) -> tuple[list[str], float]:
+    """One run against a fresh truth: checks what must hold in any run (counts, the recording
+    against the raw times, the timeline against final.json, P99 <= max), and returns the
+    end-to-end comparisons (``[]`` when they hold) and the worst oversleep of the server."""
+    httpx.get(f"{url}/reset", timeout=10).raise_for_status()
+    out, raw = work / "out", work / "raw"
     master = ["--master-bind-port", str(port := free_port()), "--master-port", str(port)]
-    _run_locust(truth_server, out, raw, ["--processes", "2", *master] if processes == 2 else [])
+    _run_locust(url, out, raw, ["--processes", "2", *master] if processes == 2 else [])
     if processes == 2:
         assert len(list(raw.glob("raw-*.json"))) == 2  # the workers recorded, not the master
     final, timeline = read_json(out / "final.json"), read_timeline(out / "timeline.jsonl")
-    summary = build_summary(
-        phase="smoke", started_at="now", target=truth_server, final=final, timeline=timeline
-    )
+    summary = build_summary(phase="smoke", started_at="now", target=url, final=final,
+                            timeline=timeline)  # fmt: skip
     assert summary["meta"]["histogram"]["kind"] == "hdr"
-    from_timeline = window_stats(timeline)
-    raw_times = _raw_times(raw)
-    report = []
+    for stats in summary["endpoints"].values():
+        assert stats["p99_ms"] <= stats["max_ms"]
+    from_timeline, raw_times = window_stats(timeline), _raw_times(raw)
+    report, broken, overslept = [], [], 0.0
     for path in PATHS:
         entry = f"GET {path}"
         stats = summary["endpoints"][entry]
-        truth = httpx.get(f"{truth_server}/truth", params={"path": path}, timeout=10).json()
+        truth = httpx.get(f"{url}/truth", params={"path": path}, timeout=10).json()
         assert stats["requests"] == truth["ok"]["count"] + truth["failed"]["count"]
         assert stats["failures"] == truth["failed"]["count"] == stats["failed"]["requests"]
         for key in ("p50_ms", "p95_ms", "p99_ms", "max_ms"):  # timeline and final.json agree
@@ -131,6 +140,8 @@ def test_client_percentiles_match_the_servers_exact_ones(
             served_truth = truth[kind]
             if not served_truth["count"]:
                 continue
+            pairs = zip(served_truth["served_ms"], served_truth["planned_ms"], strict=True)
+            overslept = max(overslept, *(s - p for s, p in pairs))
             raw_values = raw_times[(entry, kind == "failed")]
             assert len(raw_values) == served_truth["count"]
             for key, q in QUANTILES.items():
@@ -140,12 +151,34 @@ def test_client_percentiles_match_the_servers_exact_ones(
                 planned = nearest_rank(served_truth["planned_ms"], q)
                 report.append(
                     f"{path} {kind} {key}: client {got:.3f} raw {exact:.3f} "
-                    f"served {served:.3f} planned {planned:.3f}"
+                    f"served {served:.3f} planned {planned:.3f} "
+                    f"(client - served {got - served:+.3f} ms, n={len(raw_values)})"
                 )
                 assert exact - 0.001 <= got <= exact * 1.001 + 0.001, report[-1]
-                assert served - 0.001 <= got <= served * 1.01 + 1.0, report[-1]
-                assert planned <= served <= planned + 2.0, report[-1]
                 assert got <= figures["max_ms"]
+                assert served - 0.001 <= got, report[-1]  # never below what the server saw
+                if not got <= served * 1.01 + 1.0 + TRANSPORT_MS:
+                    broken.append(report[-1])
+                if not planned <= served <= planned + 2.0 + TRANSPORT_MS:
+                    broken.append(report[-1])
     print("\n".join(report))
-    for stats in summary["endpoints"].values():
-        assert stats["p99_ms"] <= stats["max_ms"]
+    return broken, overslept
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("processes", [1, 2], ids=["single-process", "master-and-2-workers"])
+def test_client_percentiles_match_the_servers_exact_ones(
+    truth_server: str, tmp_path: Path, processes: int
+) -> None:
+    """P50/P95/P99 of every path, successes and failures apart, lie within [served, served *
+    1.01 + 1 ms + TRANSPORT_MS] of the server's exact percentiles, and within 0.1 % of the raw
+    response times; counts are equal; P99 <= max everywhere."""
+    stalls = []
+    for attempt in range(ATTEMPTS):
+        broken, overslept = _attempt(truth_server, tmp_path / f"attempt{attempt}", processes)
+        if overslept <= STALL_MS:
+            assert not broken, "\n".join(broken)
+            return
+        stalls.append(f"{overslept:.1f} ms")
+        print(f"attempt {attempt}: the server overslept {overslept:.1f} ms, a stalled machine")
+    pytest.fail(f"the machine stalled the server in every attempt (overslept {stalls})")

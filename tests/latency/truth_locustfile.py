@@ -29,7 +29,9 @@ _raw: list[tuple[str, float, bool]] = []
 
 
 @events.request.add_listener
-def _keep_raw(request_type: str, name: str, response_time: float, exception: Any, **_kw: Any):
+def _keep_raw(
+    request_type: str, name: str, response_time: float, exception: Any, **_kw: Any
+) -> None:
     _raw.append((f"{request_type} {name}", response_time, exception is not None))
 
 

@@ -94,9 +94,9 @@ def test_the_encoding_is_compact_for_a_window():
 
 def test_values_outside_the_range_are_clamped_into_it():
     hist = latency.new()
-    for ms in (0.0, -3.0, math.nan, 7_200_000.0):
+    for ms in (0.0, -3.0, math.nan, 7_200_000.0, math.inf):
         latency.record(hist, ms)
-    assert latency.count(hist) == 4
+    assert latency.count(hist) == 5
     low, high = latency.percentiles_ms(hist, [0.01, 1.0])
     assert low == 0.001
     assert high is not None and 3_600_000 <= high <= 3_600_000 * 1.001
@@ -153,3 +153,29 @@ def test_an_old_rounded_histogram_reads_with_its_failures_unknown():
     assert figures["failed"] is None
     assert figures["p50_ms"] == pytest.approx(810.0, rel=1e-3)
     assert figures["max_ms"] == pytest.approx(810.0, rel=1e-3)
+
+
+def test_the_fast_bucket_index_is_hdrhistograms_own():
+    rng = random.Random(9)
+    hist = latency.new()
+    edges = [1, 2, 1023, 1024, 2047, 2048, 2049, 4095, 4096, 10**6, latency.HIGHEST_US]
+    for us in edges + [rng.randint(1, latency.HIGHEST_US) for _ in range(20_000)]:
+        assert latency.bucket_index(us) == hist.get_counts_array_index(us), us
+
+
+def test_a_recording_reads_out_as_the_histogram_of_the_same_values():
+    """What the load generator records per request (bucket counts) is the same histogram as
+    recording each value with HdrHistogram itself, successes and failures apart."""
+    rng = random.Random(4)
+    recording, direct = latency.Recording(), EntryLatency()
+    for _ in range(5_000):
+        ms, failed = rng.lognormvariate(3.0, 1.5), rng.random() < 0.1
+        recording.record(ms, failed)
+        direct.record(ms, failed)
+    for ms in (0.0, 0.0004, -1.0, math.nan, 9e9, math.inf, -math.inf):
+        recording.record(ms)
+        direct.record(ms)
+    read = recording.latency()
+    assert (read.requests, read.failures) == (direct.requests, direct.failures)
+    assert read.to_json() == direct.to_json()
+    assert read.figures() == direct.figures()

@@ -7,7 +7,7 @@
   (``20 + 180 * frac(k * golden ratio)`` for the k-th request), so the spread is exact, not drawn.
 - ``GET /bimodal``: 10 ms, and 1,000 ms for every 10th request (exactly 10 % slow).
 - ``GET /mixed``: 300 ms answered 200, and every 4th request a faster failure: 503 after 100 ms.
-- ``GET /ok``: 200 at once (readiness; not counted).
+- ``GET /ok``: 200 at once (readiness; not counted). ``GET /reset``: forget what was served.
 - ``GET /truth?path=/fixed``: what it served on that path, once the response was written:
   ``{"ok": {...}, "failed": {...}}``, each ``{"count", "p50_ms", "p95_ms", "p99_ms", "max_ms",
   "planned_ms": [...], "served_ms": [...]}``. ``planned_ms`` are the planned sleeps, the exact
@@ -60,6 +60,11 @@ class Truth:
         self.next_k = dict.fromkeys(PATHS, 0)
         self.served: dict[str, list[tuple[float, float, int]]] = {p: [] for p in PATHS}
 
+    def reset(self) -> None:
+        with self.lock:
+            self.next_k = dict.fromkeys(PATHS, 0)
+            self.served = {p: [] for p in PATHS}
+
     def take_k(self, path: str) -> int:
         with self.lock:
             k = self.next_k[path]
@@ -104,6 +109,9 @@ class Handler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         url = urlsplit(self.path)
         if url.path == "/ok":
+            self._send(200, b"ok")
+        elif url.path == "/reset":
+            TRUTH.reset()
             self._send(200, b"ok")
         elif url.path == "/truth":
             path = parse_qs(url.query).get("path", [""])[0]
