@@ -26,8 +26,8 @@ app = typer.Typer(
 )
 
 PHASE_HELP = (
-    "Phase to run: smoke, load, stress or profile (defaults in profiles/<phase>.toml), "
-    "or the path of a profile TOML of your own."
+    "Phase to run: smoke, load, stress or profile (a profile looked up in ./profiles/, then "
+    "among the stock ones), or the path of a profile TOML of your own."
 )
 
 
@@ -125,8 +125,8 @@ def run(
     scenario_config: Annotated[
         Path | None,
         typer.Option(
-            help="Scenario config TOML (weights, think time, vars, seed) instead of the "
-            "profile's, e.g. scenarios/default.toml."
+            help="Scenario config instead of the profile's: a name (default, smoke, load, "
+            "stress; ./scenarios/ first) or a TOML path. Weights, think time, vars, seed."
         ),
     ] = None,
     api: Annotated[
@@ -242,6 +242,15 @@ def init(
     print("next, against the embedded demo target (add --host URL for your API):")
     for command in next_commands(folder):
         print(f"  {command}")
+
+
+@app.command()
+def locustfile() -> None:
+    """Print the path of the shipped locustfile (for plain Locust: locust -f "$(agentload
+    locustfile)" --api NAME --host URL)."""
+    from agentload.locust_runner import LOCUSTFILE
+
+    print(LOCUSTFILE)
 
 
 def _add_report_commands() -> None:

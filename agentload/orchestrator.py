@@ -23,6 +23,7 @@ from agentload.apis.load import DEFAULT_API, load_description
 from agentload.apis.plan import ApiPlan, resolve
 from agentload.config import RunConfig, make_out_dir
 from agentload.errors import AgentloadError, ConfigError, ExitCode, RunAborted
+from agentload.files import find
 from agentload.gates import Gate, parse_gates
 from agentload.locust_runner import check_locustfile
 from agentload.profiles import Profile, apply_overrides, load_profile, scenario_config_path
@@ -81,7 +82,7 @@ class Orchestrator:
         if base.profile is not None:
             self.profile = _profile_overrides(self.profile, cfg)
         if cfg.scenario_config is not None:
-            scenario = str(cfg.scenario_config.resolve())
+            scenario = str(find("scenarios", str(cfg.scenario_config)).resolve())
             self.profile = self.profile.model_copy(update={"scenario_config": scenario})
         self.phase = self.profile.phase
         self._prepare_api()

@@ -61,6 +61,15 @@ def _summary(orch: Orchestrator) -> tuple[dict[str, Any], ExitCode]:
         orch.notes.append("no requests were made: the gates could not be evaluated")
     if orch.notes:
         extra["notes"] = list(orch.notes)
+    if orch.api_plan is not None:
+        plan = orch.api_plan
+        extra["api"] = {
+            "name": plan.description.name or plan.path.stem,
+            "path": str(plan.path),
+            "weights": {sc.name: sc.weight for sc in plan.active()},
+        }
+    elif orch.user_locustfile is not None:
+        extra["api"] = {"locustfile": str(orch.user_locustfile)}
     if orch.gate_abort and not orch.abort_reason:
         extra["abort_reason"] = f"early abort: {orch.gate_abort}"
     kwargs: dict[str, Any] = {
@@ -75,6 +84,7 @@ def _summary(orch: Orchestrator) -> tuple[dict[str, Any], ExitCode]:
         "server_side": orch.server_side,
         "extra": extra,
         "strict_gates": False if orch.gate_abort or no_load else None,
+        "load_entry": orch.api_plan.entry_of(None) if orch.api_plan else orch.config.entry,
     }
     if orch.config_error is None:
         try:

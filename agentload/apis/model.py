@@ -9,8 +9,11 @@ An API description says *what* to send and how to judge the answer; the Locust u
     [readiness] path = "/healthz", status = 200   (path = "" waits for a TCP connect)
     [scenarios.NAME]                         # free names: outcomes and gates follow them
     method, path, query, headers, body, dataset, vars, weight, think_time, timeout_s,
-    expect_status, response = "json" | "sse" | "ndjson" | "none", dialect, stream, success,
-    job
+    expect_status, response = "json" | "none"
+    [scenarios.NAME.stream]  share, dialect = "openai-chat" | "events" | "ndjson", body
+    [[scenarios.NAME.success]]  path + one of exists, equals, matches, min_items,
+                                python_parses, function = "module:function"
+    [scenarios.NAME.job]     id_path, poll, status_path, state lists, deadline, cancel
     [phases.PHASE]                           # the same overlay as a scenario config file
     weights, think_time, vars, stream_share, timeout_s, gates
 

@@ -27,6 +27,7 @@ from typing import Any, NoReturn
 from agentload.apis.load import DEFAULT_API, load_description
 from agentload.apis.plan import ApiPlan, resolve
 from agentload.errors import ConfigError
+from agentload.files import find
 from agentload.locust import client_metrics, timeline
 from agentload.locust.hooks import listen
 from agentload.scenarios.arrivals import OpenModelPlan, resolve_plan
@@ -84,7 +85,9 @@ def load_settings(options: Any, open_shape_json: str | None) -> PluginSettings:
     """Resolve everything the users need from Locust's parsed options (ConfigError)."""
     description, path = load_description(getattr(options, "api", "") or api_option())
     config_option = getattr(options, "scenario_config", "") or ""
-    scenario_config = load_scenario_config(Path(config_option)) if config_option else None
+    scenario_config = (
+        load_scenario_config(find("scenarios", config_option)) if config_option else None
+    )
     plan = resolve(
         description,
         path,
