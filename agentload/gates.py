@@ -236,10 +236,6 @@ def _observe(gate: Gate, summary: Mapping[str, Any]) -> tuple[float | None, str]
         totals = summary.get("totals") or {}
         return _number(totals.get(gate.metric), f"no {gate.metric} in this run")
     stats = _entry_stats(gate, summary.get("endpoints") or {})
-    if gate.metric == "error_rate" and "error_rate" not in stats:
-        requests, failures = stats.get("requests"), stats.get("failures") or 0
-        rate = failures / requests if isinstance(requests, int) and requests > 0 else None
-        return _number(rate, f"no requests for {gate.entry!r}")
     return _number(stats.get(_key(gate.metric)), f"no requests for {gate.entry!r}")
 
 

@@ -131,8 +131,7 @@ def resolve(
     if not any(sc.weight > 0 for sc in scenarios.values()):
         raise PlanError(f"{path}: no scenario with a weight > 0 in this run")
     for sc in scenarios.values():
-        if sc.weight > 0:
-            _check_templates(sc, path, model_name)
+        _check_templates(sc, path, model_name)
     gates = [g for o in overlays for g in o.gates]
     seed = scenario_config.file.seed if scenario_config is not None else 42
     open_model = scenario_config.file.open_model if scenario_config is not None else OpenModel()
@@ -162,7 +161,7 @@ def _run_scenario(name: str, spec: Scenario, overlays: list[Overlay], path: Path
             job = job.model_copy(update={"deadline_s": overlay.deadline_s[name]})
     if spec.stream is None:
         share = 0.0
-    dataset = _dataset(spec, name, path) if weight > 0 else None
+    dataset = _dataset(spec, name, path)  # every scenario: its user class may be picked
     return RunScenario(name, spec, weight, think, values, share, timeout, job, dataset)
 
 

@@ -108,12 +108,11 @@ def _stream(
     args["headers"] = {**args.get("headers", {}), "Accept": accept, "Accept-Encoding": "identity"}
     reader = make_reader(spec.stream)
     started = started_at if started_at is not None else time.perf_counter()
-    length = 0
     with user.client.request(spec.method, _url(spec, values), stream=True, **args) as resp:
         if resp.status_code in spec.expect_status:
-            length = _read(resp, reader)
+            _read(resp, reader)
         resp.request_meta["response_time"] = (time.perf_counter() - started) * 1000
-        resp.request_meta["response_length"] = length
+        resp.request_meta["response_length"] = reader.length
         verdict = _stream_verdict(resp, spec, reader)
         if verdict.outcome in ("error", "rejected", "timeout"):
             resp.failure(verdict.reason)
@@ -125,21 +124,18 @@ def _stream(
     return verdict
 
 
-def _read(resp: Any, reader: StreamReader) -> int:
-    """Feed the stream to ``reader`` line by line as the lines arrive; the bytes read."""
+def _read(resp: Any, reader: StreamReader) -> None:
+    """Feed the stream to ``reader`` line by line as the lines arrive (it counts the bytes)."""
     raw = resp._response  # geventhttpclient's response: readline returns as soon as a line is in
-    length = 0
     try:
         while True:
             line = raw.readline(b"\n")
             if not line:
                 break
-            length += len(line)
             reader.feed(line.decode("utf-8", "replace").rstrip("\r\n"), time.perf_counter())
     except (OSError, ValueError) as exc:
         reader.error = reader.error or f"stream broken: {type(exc).__name__}"
     reader.finish(time.perf_counter())
-    return length
 
 
 def _stream_verdict(resp: Any, spec: Scenario, reader: StreamReader) -> Verdict:
