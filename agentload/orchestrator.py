@@ -31,6 +31,7 @@ from agentload.resources import ResourceSampler
 from agentload.results import RunLogHandler, ThreadWriteGuard
 from agentload.scenarios.config import load_scenario_config
 from agentload.stats import read_json
+from agentload.summary import measurement_window
 from agentload.target import EmbeddedTarget, RemoteTarget, check_host, free_port
 
 log = logging.getLogger("agentload")
@@ -234,8 +235,9 @@ class Orchestrator:
                 reason = "no load ran"
             else:
                 try:
-                    start, end = self.load_window[0], self.load_end or time.time()
-                    entries = (read_json(self.out_dir / "final.json") or {}).get("entries")
+                    final = read_json(self.out_dir / "final.json") or {}
+                    start, end = self._server_window(final)
+                    entries = final.get("entries")
                     self.server_side = prom.server_side(session.url, start, end, entries)
                     prom.export_series(session.url, start, end, self.out_dir)
                     return
@@ -246,6 +248,14 @@ class Orchestrator:
             log.warning("server-side view missing: %s", reason)
         finally:
             session.stop()
+
+    def _server_window(self, final: dict[str, Any]) -> tuple[float, float]:
+        """The client's measurement window (first request to last response of the results
+        folder's run: in the profile phase, the hold); else the last Locust run's lifetime."""
+        window = measurement_window(final)
+        if window is not None:
+            return window["start"], window["end"]
+        return self.load_window[-1], self.load_end or time.time()
 
     # -- run / stop ------------------------------------------------------------------------
     def run(self) -> None:

@@ -1,7 +1,11 @@
 """``summary.json``: the run's contract (issue 4), built from final.json, timeline and outcomes.
 
 Keys: ``phase``, ``verdict`` (pass|fail|aborted), ``exit_code``, ``started_at``, ``duration_s``,
-``target``, ``users``, ``totals`` {requests, failures, rps, error_rate, agent_success_rate},
+``target``, ``users``, ``totals`` {requests, failures, rps, error_rate, agent_success_rate,
+in_flight_at_stop, cut_off}, ``window`` {start, end, steady_start, seconds} (unix seconds: the
+first request's start to the last response's end, and when all users were first spawned; every
+rate is over ``seconds``, which is also ``duration_s``), ``load_model`` (closed|open) and, for the
+open model, ``arrivals`` {scheduled, sent, late, dropped},
 ``endpoints`` {"<type> <name>": {requests, failures, error_rate, rps, p50_ms, p90_ms, p95_ms,
 p99_ms, p999_ms, max_ms, avg_ms, failed}}, ``gates`` [{name, expr, observed, passed, ...}],
 ``abort_reason``, ``stress``, ``profile``; extras: ``agent_outcomes`` per scenario, ``load`` (phase
@@ -81,7 +85,8 @@ def build_summary(
     come from the timeline. Unknown gate entries raise ConfigError when ``strict_gates`` (default:
     unless the run was aborted); otherwise they are reported as not evaluable (failed)."""
     final = final or {}
-    duration = _duration(duration_s, final, timeline)
+    window = measurement_window(final)
+    duration = window["seconds"] if window else _duration(duration_s, final, timeline)
     endpoints = _endpoints(final, timeline, duration)
     counts = outcomes or final.get("outcomes") or (timeline[-1].get("outcomes") if timeline else {})
     agent = _agent_outcomes(counts or {})
@@ -102,7 +107,10 @@ def build_summary(
             "rps": _round(requests / duration) if duration > 0 else 0.0,
             "error_rate": _round(failures / requests) if requests else None,
             "agent_success_rate": _round(successes / judged) if judged else None,
+            "in_flight_at_stop": window["in_flight_at_stop"] if window else None,
+            "cut_off": window["cut_off"] if window else None,
         },
+        "window": _window_times(window),
         "endpoints": endpoints,
         "agent_outcomes": agent,
         "gates": [],
@@ -110,6 +118,7 @@ def build_summary(
         "stress": dict(stress) if stress is not None else None,
         "profile": dict(profile) if profile is not None else None,
     }
+    summary.update(load_model_section(final))
     if server_side is not None:
         summary["server_side"] = dict(server_side)
     if phase == "load" and timeline:
@@ -178,8 +187,6 @@ def _endpoints(
         for name, raw in entries.items():
             requests, failures = int(raw.get("requests", 0)), int(raw.get("failures", 0))
             stats = entry_stats(requests, failures, EntryLatency.from_json(raw), duration)
-            if isinstance(raw.get("rps"), int | float):
-                stats["rps"] = raw["rps"]
             out[name] = _tidy(stats)
         return out
     from_timeline = window_stats(timeline) if timeline else {}
@@ -197,6 +204,42 @@ def _endpoints(
             stats["rps"] = requests / duration if duration > 0 else 0.0
         out[name] = _tidy(stats)
     return out
+
+
+def measurement_window(final: Mapping[str, Any]) -> dict[str, Any] | None:
+    """final.json's ``window`` with its length (``seconds``: first request start to last response
+    end), or None for a run without requests or recorded before the window existed."""
+    raw = final.get("window") or {}
+    start, end = raw.get("start"), raw.get("end")
+    if not isinstance(start, int | float) or not isinstance(end, int | float) or end <= start:
+        return None
+    steady = raw.get("steady_start")
+    return {
+        "start": float(start),
+        "end": float(end),
+        "steady_start": float(steady) if isinstance(steady, int | float) else None,
+        "seconds": float(end) - float(start),
+        "in_flight_at_stop": int(raw.get("in_flight_at_stop") or 0),
+        "cut_off": int(raw.get("cut_off") or 0),
+    }
+
+
+def _window_times(window: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if window is None:
+        return None
+    keys = ("start", "end", "steady_start", "seconds")
+    return {k: round(window[k], 3) if window[k] is not None else None for k in keys}
+
+
+def load_model_section(final: Mapping[str, Any]) -> dict[str, Any]:
+    """``load_model`` (``open`` when arrivals were scheduled, else ``closed``) and, for the open
+    model, ``arrivals {scheduled, sent, late, dropped}`` (scheduled = sent + dropped)."""
+    counts = final.get("open_model") or {}
+    sent, late, dropped = (int(counts.get(k) or 0) for k in ("sent", "late", "dropped"))
+    if not sent and not dropped:
+        return {"load_model": "closed"}
+    arrivals = {"scheduled": sent + dropped, "sent": sent, "late": late, "dropped": dropped}
+    return {"load_model": "open", "arrivals": arrivals}
 
 
 def _tidy(stats: Mapping[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from agentload.apis.templates import fill
 from agentload.apis.verdicts import SUCCESS, Verdict
 from agentload.locust import outcomes
 from agentload.locust.entries import failure_verdict, fire
+from agentload.locust.window import track
 
 _STREAM_ACCEPT = {"ndjson": "application/x-ndjson"}
 _TRANSIENT = (0, 429, 502, 503, 504)
@@ -110,7 +111,8 @@ def _stream(
     started = started_at if started_at is not None else time.perf_counter()
     with user.client.request(spec.method, _url(spec, values), stream=True, **args) as resp:
         if resp.status_code in spec.expect_status:
-            _read(resp, reader)
+            with track():  # a user killed mid-stream counts as cut off
+                _read(resp, reader)
         resp.request_meta["response_time"] = (time.perf_counter() - started) * 1000
         resp.request_meta["response_length"] = reader.length
         verdict = _stream_verdict(resp, spec, reader)

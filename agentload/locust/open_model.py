@@ -6,7 +6,8 @@ returns it (a ``time.perf_counter()`` value); the user measures the request's la
 instant*, so time spent waiting for a stalled server counts. An arrival that comes while the user
 is still busy with the previous request is sent at once and counted ``late``; one that is more
 than ``max_lag_s`` overdue is skipped and counted ``dropped`` (the pool is too small for the
-rate, or the server has stalled for longer than ``max_lag_s``).
+rate, or the server has stalled for longer than ``max_lag_s``); the user records each dropped
+arrival as a failure of its scenario's entry, its latency the lag at which it was given up.
 ``totals(environment) -> {"late", "dropped", "sent"}``, summed over workers on the master.
 """
 
@@ -39,9 +40,12 @@ class ArrivalClock:
         self._schedule = ArrivalSchedule(plan.arrival, plan.per_user_rate, rng)
         self._max_lag_s = plan.max_lag_s
         self._origin = time.perf_counter()
+        self.dropped: list[float] = []
 
     def next_start(self) -> float:
-        """Sleep until the next arrival that is not dropped; return its intended start."""
+        """Sleep until the next arrival that is not dropped; return its intended start. The lags
+        (s) of the arrivals dropped on the way are in ``dropped`` until the next call."""
+        self.dropped = []
         while True:
             intended = self._origin + self._schedule.next_offset()
             lag = time.perf_counter() - intended
@@ -50,6 +54,7 @@ class ArrivalClock:
                 break
             if lag > self._max_lag_s:
                 _COUNTERS.add(_GROUP, "dropped")
+                self.dropped.append(lag)
                 continue
             if lag > LATE_AFTER_S:
                 _COUNTERS.add(_GROUP, "late")

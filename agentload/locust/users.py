@@ -17,6 +17,7 @@ from typing import Any
 from agentload.apis.model import ThinkTime
 from agentload.apis.plan import RunScenario
 from agentload.locust.calls import run_scenario
+from agentload.locust.entries import fire
 from agentload.locust.open_model import ArrivalClock
 from agentload.locust.plugin import settings, user_rng
 
@@ -66,7 +67,11 @@ class OpenModelUser(AgentUser):
     @task
     def arrive(self) -> None:
         started_at = self.clock.next_start()
-        run_scenario(self, self.plan.scenarios[self.open_plan.scenario], started_at=started_at)
+        scenario = self.plan.scenarios[self.open_plan.scenario]
+        for lag in self.clock.dropped:  # arrivals given up count as failures of the entry
+            reason = f"arrival dropped: {lag:.2f}s late (max_lag_s {self.open_plan.max_lag_s:g})"
+            fire(self, scenario.spec.method, scenario.spec.path, lag * 1000, reason)
+        run_scenario(self, scenario, started_at=started_at)
 
 
 def class_name(scenario: str) -> str:

@@ -118,7 +118,10 @@ def test_summary_has_the_contract_keys_and_http_only_totals():
         "rps": 18.0,
         "error_rate": pytest.approx(2 / 36, abs=1e-6),
         "agent_success_rate": pytest.approx(35 / 36, abs=1e-6),
+        "in_flight_at_stop": None,
+        "cut_off": None,
     }
+    assert summary["window"] is None and summary["load_model"] == "closed"
     for stats in summary["endpoints"].values():
         assert ENTRY_KEYS <= set(stats)
     assert summary["endpoints"]["GET /v1/status"]["p95_ms"] == 50
@@ -288,3 +291,41 @@ def test_junit_marks_an_aborted_run_and_not_evaluable_gates(tmp_path):
 def test_strict_gates_false_reports_unknown_entries_as_not_evaluable():
     summary = _summary(gates=parse_gates(["p95(GET /v1/nope) < 1s"]), strict_gates=False)
     assert summary["verdict"] == "fail" and summary["gates"][0]["observed"] is None
+
+
+def _hdr_final(window=None, open_model=None):
+    ok = EntryLatency()
+    for ms in (100.0, 200.0, 300.0):
+        ok.record(ms)
+    final = {
+        "duration_s": 12.0,
+        "histogram": META,
+        "entries": {"POST /v1/chat": {"requests": 3, "failures": 0, "rps": 0.25, **ok.to_json()}},
+    }
+    if window is not None:
+        final["window"] = window
+    if open_model is not None:
+        final["open_model"] = open_model
+    return final
+
+
+def test_every_rate_is_over_the_measurement_window_first_request_to_last_response():
+    window = {"start": 1000.0, "end": 1010.0, "steady_start": 1002.5,
+              "in_flight_at_stop": 4, "cut_off": 1}  # fmt: skip
+    summary = _summary(final=_hdr_final(window), timeline=[])
+    assert summary["window"] == {
+        "start": 1000.0, "end": 1010.0, "steady_start": 1002.5, "seconds": 10.0
+    }  # fmt: skip
+    assert summary["duration_s"] == 10.0
+    assert summary["totals"]["rps"] == pytest.approx(0.3)
+    assert summary["endpoints"]["POST /v1/chat"]["rps"] == pytest.approx(0.3)
+    assert summary["totals"]["in_flight_at_stop"] == 4 and summary["totals"]["cut_off"] == 1
+
+
+def test_the_load_model_is_closed_without_arrivals_and_open_with_them():
+    assert "arrivals" not in _summary(final=_hdr_final(), timeline=[])
+    summary = _summary(
+        final=_hdr_final(open_model={"sent": 90, "late": 7, "dropped": 10}), timeline=[]
+    )
+    assert summary["load_model"] == "open"
+    assert summary["arrivals"] == {"scheduled": 100, "sent": 90, "late": 7, "dropped": 10}
