@@ -75,6 +75,38 @@ def test_api_key_never_appears_in_any_result_file(smoke_run):
     assert KEY not in done.stdout + done.stderr
 
 
+def assert_one_window(result: dict) -> bool:
+    """Client rps, per-entry rps and the server's view are over one window (first request to
+    last response); the server's agrees within 1 s and its rps within 2 %. False when the run
+    had no server-side view (no Prometheus)."""
+    window, totals = result["window"], result["totals"]
+    assert window["start"] - 1.0 <= window["steady_start"] < window["end"]
+    assert window["seconds"] == pytest.approx(window["end"] - window["start"], abs=0.002)
+    assert result["duration_s"] == pytest.approx(window["seconds"], abs=0.002)
+    assert totals["rps"] == pytest.approx(totals["requests"] / window["seconds"], rel=1e-3)
+    for stats in result["endpoints"].values():
+        assert stats["rps"] == pytest.approx(stats["requests"] / window["seconds"], rel=1e-3)
+    assert totals["cut_off"] is not None and 0 <= totals["cut_off"] <= totals["in_flight_at_stop"]
+    server = result["server_side"]
+    if server.get("source") is None:
+        return False
+    assert abs(server["window"]["start"] - window["start"]) <= 1.0
+    assert abs(server["window"]["end"] - window["end"]) <= 1.0
+    assert server["rps"] == pytest.approx(totals["rps"], rel=0.02)
+    return True
+
+
+def test_client_and_server_share_one_measurement_window(smoke_run):
+    """A single-process run: window {start, end, steady_start}; every rate over it; the server's
+    rps within 2 % of the client's over the same window."""
+    out, done = smoke_run
+    assert done.returncode == 0, done.stderr
+    result = summary(out)
+    assert result["load_model"] == "closed" and "arrivals" not in result
+    if not assert_one_window(result):
+        pytest.skip(f"no server-side view: {result['server_side'].get('missing')}")
+
+
 def test_workers_give_the_same_summary_structure_and_verdicts(smoke_run, tmp_path: Path):
     """--workers 2: a master and two workers; same summary keys, entries and gate verdicts, and
     (with Prometheus) the client's request total equals the count the target served."""
@@ -97,6 +129,7 @@ def test_workers_give_the_same_summary_structure_and_verdicts(smoke_run, tmp_pat
         if server.get("requests") is not None:
             assert multi["totals"]["requests"] == server["requests"]
         assert alive(all_child_pids(out)) == []
+        assert_one_window(multi)  # the window merged from the workers' reports
     finally:
         end_all(all_child_pids(out))
 
@@ -156,13 +189,15 @@ def test_stress_knee_matches_the_engine_capacity(tmp_path: Path, engine: dict, u
 
 
 def test_profile_writes_a_flamegraph_and_real_top_functions(tmp_path: Path):
-    """Profile at a given load: a readable flamegraph.svg, speedscope JSON, and a top 5 whose
-    functions are defined in the files named (the target's code or its libraries)."""
+    """Profile at a given load: a readable flamegraph.svg, speedscope JSON, a top 5 whose
+    functions are defined in the files named (the target's code or its libraries), and the
+    server-side view over the hold's window."""
     out = tmp_path / "run"
-    args = ["run", "profile", "--users", "6", "--duration", "5s", "--no-prometheus"]
+    args = ["run", "profile", "--users", "6", "--duration", "5s"]
     done = run_agentload([*args, "--out", str(out)])
     try:
         assert done.returncode == 0, done.stdout + done.stderr
+        assert_one_window(summary(out))
         profile = summary(out)["profile"]
         assert "error" not in profile, profile
         assert ET.parse(out / profile["flamegraph"]).getroot().tag.endswith("svg")
