@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentload.errors import AgentloadError, ConfigError, ExitCode
 from agentload.junit import write_junit
+from agentload.measurement import measurement_notes
 from agentload.stats import read_json, read_timeline
 from agentload.summary import build_summary, write_json_atomic
 
@@ -160,6 +161,8 @@ def _last_lines(orch: Orchestrator, summary: dict[str, Any], code: ExitCode) -> 
     )
     for finding in _findings(summary):
         log.info("%s: %s", phase, finding)
+    for line in measurement_notes(summary):
+        log.info("%s: %s", phase, line)
     log.info("%s %s (exit %d): %s", phase, verdict, int(code), why)
     log.info("results: %s (summary.json, junit.xml, report.html, runner.log)", _shown(orch.out_dir))
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
+from agentload.measurement import measurement_notes
 from agentload.report.html import fmt_any, fmt_ms, fmt_num, fmt_pct, section, table
 from agentload.report.rundata import RunData
 from agentload.report.series import is_http
@@ -128,7 +129,7 @@ def kpis(run: RunData) -> str:
     if rows:
         headers = ["entry", "requests", "failures", "error rate", "RPS"]
         headers += ["P50", "P95", "P99", "P99.9", "max", "failed P95"]
-        body += table(headers, rows) + _latency_note(run.summary)
+        body += table(headers, rows) + _latency_note(run.summary) + _window_note(run.summary)
     body += _outcomes(run)
     return section("Key figures", body, "kpis")
 
@@ -147,6 +148,19 @@ def _latency_note(summary: Mapping[str, Any]) -> str:
         "<p class=note>Latencies of this run are Locust's rounded buckets over all requests, "
         "successes and failures together (recorded before exact histograms).</p>"
     )
+
+
+def _window_note(summary: Mapping[str, Any]) -> str:
+    """The measurement window every rate is over, and how the load was generated."""
+    window: Mapping[str, Any] = summary.get("window") or {}
+    notes = [f"{line[:1].upper()}{line[1:]}." for line in measurement_notes(dict(summary))]
+    if window.get("seconds"):
+        notes.insert(
+            0,
+            f"Rates are over the measurement window, {window['seconds']:.1f} s from the first "
+            "request's start to the last response's end.",
+        )
+    return "".join(f"<p class=note>{escape(note)}</p>" for note in notes)
 
 
 def _outcomes(run: RunData) -> str:
