@@ -12,6 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from agentload.latency import EntryLatency
+from agentload.summary import build_summary
 from tests.scenarios.conftest import LOCUSTFILE, run_locust, start_locust, write_config
 from tests.support import ROOT, RunningService, free_port, stop_process
 
@@ -196,6 +197,32 @@ def test_open_model_user_follows_the_arrival_rate(service: RunningService, tmp_p
     assert final["open_model"]["dropped"] == 0
     assert 50 <= sent <= 110 and sent - 5 <= requests <= sent  # about 25/s for 4 s
     assert max(line["users"] for line in run.timeline()) == 5
+
+
+def test_dropped_arrivals_are_failures_of_their_entry_and_in_the_summary(
+    service: RunningService, tmp_path: Path
+) -> None:
+    """One user cannot keep 2,000 arrivals/s: those more than max_lag_s late are dropped, each a
+    failure of the scenario's entry; the summary says open model with its arrivals."""
+    config = write_config(tmp_path / "open.toml", "weights = {status = 1}\n")
+    out = tmp_path / "run"
+    shape = json.dumps(
+        {"rate_per_s": 2000, "duration_s": 2, "arrival": "constant", "users": 1, "max_lag_s": 0.05}
+    )
+    args = ["-f", f"{LOCUSTFILE},{ROOT / 'agentload/shapes/open_model.py'}",
+            "--host", service.url, "--scenario-config", str(config), "OpenModelUser"]  # fmt: skip
+    run = run_locust(args, out, env={"AGENTLOAD_SHAPE": shape})
+    assert run.returncode in (0, 1) and "Traceback" not in run.output, run.output
+    final = run.final()
+    counts, status = final["open_model"], final["entries"]["GET /v1/status"]
+    assert counts["dropped"] > 0
+    assert status["failures"] == counts["dropped"]
+    cut_off = final["window"]["cut_off"]  # sent, then killed in flight at stop
+    assert status["requests"] + cut_off == counts["sent"] + counts["dropped"]
+    summary = build_summary(phase="smoke", started_at="t", target=service.url, final=final)
+    assert summary["load_model"] == "open"
+    assert summary["arrivals"]["scheduled"] == counts["sent"] + counts["dropped"]
+    assert summary["endpoints"]["GET /v1/status"]["failed"]["requests"] == counts["dropped"]
 
 
 # A description whose code-gen dataset is missing (the status scenario keeps StatusUser).
