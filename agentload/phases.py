@@ -1,11 +1,13 @@
 """The phases' Locust runs and the wait that watches them.
 
 smoke/load: one run of the profile's shape (`none` or `stages`). stress: the `stress` shape, its
-steps in `stress_steps.jsonl`, then the knee and what saturated first. profile: the knee (from the
-profile's `knee_users`/`--users`, or a stress run in `stress/`), then a hold at the knee while
-py-spy records the target. `drive()` is the wait: it stops on a signal, a dead target, a lost
-worker (by policy), a hopeless gate (early abort) or the time bound, and always hands the Locust
-processes to the orchestrator so `stop()` ends them by PID.
+steps in `stress_steps.jsonl`, then the knee (or how far it went without one: `not_saturated`) and
+what saturated first. profile: the load to hold (the profile's `knee_users`/`--users`, else a
+stress run in `stress/`: its knee, or its largest step when it found none), then a hold at that
+load while py-spy records the target; `summary["profile"]` says where the users came from.
+`drive()` is the wait: it stops on a signal, a dead target, a lost worker (by policy), a hopeless
+gate (early abort) or the time bound, and always hands the Locust processes to the orchestrator
+so `stop()` ends them by PID.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import httpx
 from agentload.config import WorkerLossPolicy
 from agentload.errors import ConfigError, RunAborted
 from agentload.gates import evaluate, parse_gates, should_abort
-from agentload.knee import Step, find_knee, stress_section
+from agentload.knee import Step, find_knee, no_knee_finding, stress_section
 from agentload.locust_runner import (
     LocustPlan,
     LocustProcesses,
@@ -103,12 +105,15 @@ def run_stress(orch: Orchestrator, out_dir: Path) -> dict[str, Any]:
     try:
         drive(orch, _plan(orch, out_dir, shape="stress", shape_table=table), total)
     finally:
-        orch.sections["stress"] = stress_result(orch, steps_path, started)
+        orch.sections["stress"] = stress_result(orch, steps_path, started, params)
     return dict(orch.sections["stress"])
 
 
-def stress_result(orch: Orchestrator, steps_path: Path, started: float) -> dict[str, Any]:
-    """Steps, knee, stop reason and what saturated first (also for an interrupted run)."""
+def stress_result(
+    orch: Orchestrator, steps_path: Path, started: float, params: dict[str, Any]
+) -> dict[str, Any]:
+    """Steps, knee (or `not_saturated`), stop reason and what saturated first (also for an
+    interrupted run); `params` are the stop criteria the steps ran under."""
     rows = read_jsonl(steps_path)
     steps = [
         Step(
@@ -127,7 +132,8 @@ def stress_result(orch: Orchestrator, steps_path: Path, started: float) -> dict[
     ]
     first = saturated_first(samples)
     saturated = f"{first['resource']}: {first['detail']}" if first else None
-    section = stress_section(steps, find_knee(steps), reason, saturated)
+    knee = find_knee(steps, min_rps_gain=float(params.get("min_rps_gain", 0.05)))
+    section = stress_section(steps, knee, reason, saturated, params)
     section["steps_file"] = str(steps_path.relative_to(orch.out_dir))
     return section
 
@@ -136,20 +142,14 @@ def run_profile(orch: Orchestrator) -> None:
     """Find (or take) the knee, hold it, and record the target with py-spy meanwhile."""
     params = orch.profile.profile
     assert params is not None
-    users = params.knee_users
+    users, users_from = params.knee_users, "given"
     if users is None:
-        stress = run_stress(orch, orch.out_dir / "stress")
-        knee = stress.get("knee") or {}
-        steps = stress.get("steps") or []
-        users = knee.get("users") or max((s["users"] for s in steps), default=None)
-        if users is None:
-            raise RunAborted("profile: the stress run measured no step, so there is no knee")
-        log.info("profile: knee at %s users (%s)", users, stress.get("stop_reason"))
+        users, users_from = _users_to_hold(orch, run_stress(orch, orch.out_dir / "stress"))
     pid = orch.target.pids.get("supervisor") if orch.target else None
     pid = orch.config.pid or pid
     hold = params.warmup_s + params.hold_s
     spy: PySpy | None = None
-    result: dict[str, Any] = {"users": users}
+    result: dict[str, Any] = {"users": users, "users_from": users_from}
 
     def on_tick(elapsed: float) -> bool:
         nonlocal spy
@@ -186,6 +186,24 @@ def run_profile(orch: Orchestrator) -> None:
             log.warning("profile: %s", result["error"])
             orch.notes.append(f"profile: {result['error']}")
         orch.sections["profile"] = result
+
+
+def _users_to_hold(orch: Orchestrator, stress: dict[str, Any]) -> tuple[int, str]:
+    """The stress run's knee, else its largest step (said in orch.notes and the log):
+    ``(users, "knee" | "not_saturated" | "largest_step")``."""
+    knee = stress.get("knee") or {}
+    if knee.get("users"):
+        log.info("profile: knee at %s users (%s)", knee["users"], stress.get("stop_reason"))
+        return int(knee["users"]), "knee"
+    steps = stress.get("steps") or []
+    users = max((int(s["users"]) for s in steps), default=None)
+    if users is None:
+        raise RunAborted("profile: the stress run measured no step, so there is no knee")
+    why = no_knee_finding(stress, phase="profile") or f"no knee ({stress.get('stop_reason')})"
+    note = f"profile: {why}; profiling the largest step, {users} users, instead of a knee"
+    log.warning("%s", note)
+    orch.notes.append(note)
+    return users, "not_saturated" if stress.get("not_saturated") else "largest_step"
 
 
 def drive(

@@ -5,8 +5,19 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from agentload.knee import Knee, Step, degradation_point, find_knee, stop_reason, stress_section
+from agentload.knee import (
+    Knee,
+    Step,
+    degradation_point,
+    find_knee,
+    no_knee_finding,
+    not_saturated,
+    stop_reason,
+    stress_section,
+)
 from agentload.profiles import StressParams
 
 PARAMS = StressParams(max_error_rate=0.05, p95_limit_ms=60_000, min_rps_gain=0.05, max_steps=40)
@@ -143,6 +154,85 @@ def test_stress_section_has_the_contract_keys_and_no_nan():
     assert section == {
         "steps": [{"users": 2, "rps": 4.0, "p95_ms": None, "error_rate": 0.0}],
         "knee": {"users": 2, "rps": 4.0, "p95_ms": 100.0},
+        "not_saturated": None,
         "stop_reason": "done",
         "saturated": "engine slots",
     }
+
+
+def ramp(users, rps_per_user, noise=0.0, seed=0):
+    rng = random.Random(seed)
+    return [Step(u, u * rps_per_user * (1 + rng.uniform(-noise, noise)), 100.0, 0.0) for u in users]
+
+
+def test_a_linear_ramp_cut_by_max_steps_has_no_knee_and_says_how_far_it_went():
+    """The issue's case: 2, 4, ... 24 rps over 12 steps once read as a knee at 22 users."""
+    steps = ramp(range(2, 25, 2), 1.0)
+    assert "max_steps (12)" in stop_reason(steps, StressParams(max_steps=12))
+    assert find_knee(steps) is None
+    section = stress_section(steps, None, "reached max_steps (12)", None, PARAMS)
+    assert section["knee"] is None
+    assert section["not_saturated"] == {"users": 24, "rps": 24.0}
+    expected = "not saturated up to 24 users (24.0 rps): raise --users"
+    assert no_knee_finding(section).startswith(expected)
+    assert "[stress] max_steps or step_users" in no_knee_finding(section, phase="profile")
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    start=st.integers(1, 200),
+    step=st.integers(1, 50),
+    count=st.integers(2, 40),
+    slope=st.floats(0.01, 100.0),
+)
+def test_no_linear_ramp_ever_stalls_or_has_a_knee(start, step, count, slope):
+    """Whatever its start, step, length and slope, a linear ramp neither stops the search as
+    stalled nor yields a knee (throughput grows as fast as the users)."""
+    steps = ramp(range(start, start + step * count, step), slope)
+    params = StressParams(max_steps=40)
+    for end in range(1, len(steps) + 1):
+        reason = stop_reason(steps[:end], params)
+        assert reason is None or "max_steps" in reason
+    assert find_knee(steps) is None
+    assert not_saturated(steps, None, params) == {
+        "users": steps[-1].users,
+        "rps": round(steps[-1].rps, 3),
+    }
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_noisy_ramp_in_the_stock_step_table_has_no_knee(seed):
+    """±2 % noise on a ramp of the stock steps (2, 4, ... 24 users) invents no knee."""
+    assert find_knee(ramp(range(2, 25, 2), 2.0, noise=0.02, seed=seed)) is None
+
+
+def test_throughput_that_falls_past_its_peak_has_its_knee_at_the_peak():
+    """Goodput climbs to 40 rps at 8 users, then falls as contention grows: the knee is the
+    peak, not the last (largest) step."""
+    goodput = {2: 10, 4: 20, 6: 30, 8: 40, 10: 36, 12: 30, 14: 24}
+    steps = [Step(u, rps, 50.0 * u, 0.0) for u, rps in goodput.items()]
+    assert "throughput stopped growing" in stop_reason(steps[:6], PARAMS)
+    knee = find_knee(steps[:6])
+    assert knee is not None and knee.users == 8 and knee.rps == 40
+
+
+def test_a_search_that_broke_a_limit_while_growing_is_not_called_not_saturated():
+    """Errors past the limit while throughput still grew: no knee, and no advice to add users."""
+    steps = [Step(2, 10, 100, 0.0), Step(4, 20, 100, 0.0), Step(6, 33, 100, 0.08)]
+    reason = stop_reason(steps, PARAMS)
+    assert reason is not None and reason.startswith("error rate 8.0%")
+    assert find_knee(steps) is None
+    section = stress_section(steps, None, reason, None, PARAMS)
+    assert section["not_saturated"] is None
+    assert (
+        no_knee_finding(section)
+        == f"no knee: throughput still grew when a limit stopped the search ({reason})"
+    )
+
+
+def test_no_finding_for_a_knee_or_a_run_without_steps():
+    assert no_knee_finding({"knee": {"users": 8, "rps": 10.0, "p95_ms": 1.0}}) is None
+    assert no_knee_finding({"knee": None, "not_saturated": None, "steps": []}) is None
+    failing = {"knee": None, "not_saturated": None, "stop_reason": "error rate 100.0% > 5.0%",
+               "steps": [{"users": 2, "rps": 50.0, "p95_ms": None, "error_rate": 1.0}]}  # fmt: skip
+    assert no_knee_finding(failing).startswith("no knee: no step served a successful request")
