@@ -8,8 +8,9 @@ check with ``outcome = "error"`` (a broken API contract) is both. ``started_at``
 ``perf_counter`` value) makes the latency start at the open model's intended time.
 
 - stream: read line by line as the lines arrive; ``TTFT <scenario>`` at the first content token,
-  ``TPOT <scenario>`` = (last token - first token) / (tokens - 1); the entry's time is the whole
-  stream.
+  ``TPOT <scenario>`` = (E2E - TTFT) / (output tokens - 1) (tokens from the usage, else the
+  chunks); the entry's time is the whole stream (E2E). A stream that did not fail also adds its
+  TTFT, inter-token gaps, TPOT, E2E and tokens to :mod:`agentload.locust.llm_metrics`.
 - job: submit, poll with backoff honouring ``Retry-After`` until a terminal state or the deadline
   (then cancel); ``TTC <scenario>`` from submit to end, a failure with the reason unless success.
 """
@@ -29,7 +30,8 @@ from agentload.apis.model import Job, Scenario
 from agentload.apis.plan import RunScenario
 from agentload.apis.templates import fill
 from agentload.apis.verdicts import SUCCESS, Verdict
-from agentload.locust import outcomes
+from agentload.llm import stream_metrics
+from agentload.locust import llm_metrics, outcomes
 from agentload.locust.entries import failure_verdict, fire
 from agentload.locust.window import track
 
@@ -113,16 +115,21 @@ def _stream(
         if resp.status_code in spec.expect_status:
             with track():  # a user killed mid-stream counts as cut off
                 _read(resp, reader)
-        resp.request_meta["response_time"] = (time.perf_counter() - started) * 1000
+        ended = time.perf_counter()
+        resp.request_meta["response_time"] = (ended - started) * 1000
         resp.request_meta["response_length"] = reader.length
         verdict = _stream_verdict(resp, spec, reader)
-        if verdict.outcome in ("error", "rejected", "timeout"):
+        failed = verdict.outcome in ("error", "rejected", "timeout")
+        if failed:
             resp.failure(verdict.reason)
-    if reader.first_token is not None:
-        fire(user, "TTFT", sc.name, (reader.first_token - started) * 1000)
-    if reader.tokens >= 2 and reader.first_token is not None and reader.last_token is not None:
-        tpot = (reader.last_token - reader.first_token) / (reader.tokens - 1)
-        fire(user, "TPOT", sc.name, tpot * 1000)
+    if reader.first_token is None:
+        return verdict
+    metrics = stream_metrics(started, ended, reader.token_times, reader.tokens, reader.usage)
+    fire(user, "TTFT", sc.name, (reader.first_token - started) * 1000)
+    if metrics.tpot_ms is not None:
+        fire(user, "TPOT", sc.name, metrics.tpot_ms)
+    if not failed:
+        llm_metrics.record(sc.name, metrics)
     return verdict
 
 

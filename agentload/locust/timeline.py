@@ -9,8 +9,9 @@ out when no such request finished. ``final.json`` holds per entry the cumulative
 p95_ms, p99_ms, p999_ms, max_ms, avg_ms``), ``failed`` (the failures' own figures) and the
 cumulative ``hdr``/``hdr_failed``; ``total`` (every entry, as Locust's Aggregated row),
 ``histogram`` (which histogram), ``outcomes``, ``success_rate``, ``open_model``,
-``duration_s`` and ``window`` (:mod:`agentload.locust.window`: first request, last response,
-steady start, requests in flight at stop and cut off). Counts are the runner's stats and
+``duration_s``, ``window`` (:mod:`agentload.locust.window`: first request, last response,
+steady start, requests in flight at stop and cut off) and ``llm`` (the streamed requests' counts,
+:mod:`agentload.locust.llm_metrics`). Counts are the runner's stats and
 latencies come from :data:`agentload.locust.histograms.RECORDER`, which on a master are its
 workers' merged reports;
 ``final.json`` is written again at quitting, after the workers' last reports.
@@ -27,7 +28,7 @@ from typing import Any
 import gevent
 
 from agentload.latency import META, EntryLatency, merge_entries
-from agentload.locust import open_model, outcomes
+from agentload.locust import llm_metrics, open_model, outcomes
 from agentload.locust.histograms import RECORDER, Tap
 from agentload.locust.hooks import listen
 from agentload.locust.window import WINDOW
@@ -130,6 +131,7 @@ class TimelineRecorder:
             "success_rate": {**rates, "overall": outcomes.success_rate(counts)},
             "open_model": open_model.totals(self.environment),
             "window": WINDOW.to_json(),
+            "llm": llm_metrics.totals(),
         }
         target = self.out_dir / "final.json"
         tmp = target.with_suffix(".json.tmp")
