@@ -281,16 +281,38 @@ def _add_report_commands() -> None:
             float, typer.Option(help="Allowed agent success drop, points.")
         ] = 1.0,
         knee_tolerance: Annotated[float, typer.Option(help="Allowed knee rps drop, %.")] = 10.0,
+        rps_tolerance: Annotated[
+            float, typer.Option(help="Allowed throughput (RPS) drop of an entry or in total, %.")
+        ] = 10.0,
+        error_rate_tolerance: Annotated[
+            float, typer.Option(help="Allowed error-rate rise of an entry or in total, points.")
+        ] = 1.0,
+        significance: Annotated[
+            float,
+            typer.Option(
+                min=1e-6,
+                max=0.5,
+                help="Significance level of the tests that confirm a breach (one-sided).",
+            ),
+        ] = 0.01,
+        allow_inconclusive: Annotated[
+            bool,
+            typer.Option(
+                "--allow-inconclusive",
+                help="Exit 0 on a breach the samples cannot confirm (by default it fails, "
+                "printing how many requests per run would settle it).",
+            ),
+        ] = False,
         fail_within_noise: Annotated[
             bool,
             typer.Option(
                 "--fail-within-noise",
-                help="Also fail on a breach that lies within the runs' own spread (by default "
-                "it is reported as inconclusive).",
+                help="Count every breach as a regression, confirmed by a test or not.",
             ),
         ] = False,
     ) -> None:
-        """Compare NEW with BASE; exit 1 on a regression beyond the tolerances."""
+        """Compare NEW with BASE; exit 1 on a regression beyond the tolerances (or an
+        inconclusive breach, unless --allow-inconclusive)."""
         from agentload.report import commands
         from agentload.report.compare import Tolerances
 
@@ -299,6 +321,10 @@ def _add_report_commands() -> None:
             p99_pct=p99_tolerance,
             success_points=success_tolerance,
             knee_rps_pct=knee_tolerance,
+            rps_pct=rps_tolerance,
+            error_rate_points=error_rate_tolerance,
+            alpha=significance,
+            allow_inconclusive=allow_inconclusive,
             fail_within_noise=fail_within_noise,
         )
         _exit_from(

@@ -42,7 +42,8 @@ def compare_command(
     tolerances: Tolerances | None = None,
     console: Console | None = None,
 ) -> int:
-    """Compare NEW with BASE: print the table, store it in NEW, exit 1 on a regression."""
+    """Compare NEW with BASE: print the table, store it in NEW, exit 1 on a regression or on an
+    inconclusive breach the tolerances do not allow."""
     comparison = compare_runs(base_dir, new_dir, tolerances)
     console = console or output_console()
     print_console(comparison, console)
@@ -51,7 +52,7 @@ def compare_command(
         markdown_out.write_text(to_markdown(comparison))
         console.print(f"markdown: {markdown_out}")
     console.print(f"report with the comparison: {new_dir / 'report.html'}")
-    return int(ExitCode.GATE_FAILED if comparison.regressed else ExitCode.OK)
+    return int(ExitCode.GATE_FAILED if comparison.failed else ExitCode.OK)
 
 
 def compare_after_run(

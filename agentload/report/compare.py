@@ -1,12 +1,12 @@
 """Compare two runs: ``compare_runs(base_dir, new_dir, tolerances) -> Comparison``.
 
-Per entry P50/P95/P99, RPS and error rate, the totals, agent success, the stress knee and the
-profile's top functions, each with its delta. A metric with a tolerance (P95, P99, agent success,
-knee RPS) is a *regression* when NEW is worse than BASE by more than it, and by more than the
-noise the two runs show (``noise.py``: confidence intervals of percentiles, the spread of
-per-interval samples, binomial error of rates). A breach inside the noise is *inconclusive*: it
-is shown, but does not fail unless ``Tolerances.fail_within_noise``; any other delta inside the
-noise is labelled "within noise" so a reader knows it may not be real.
+Per entry P50/P95/P99 (``latency_compare.py``: the rank and tail tests over the exact
+histograms), RPS and error rate, the totals, agent success, the stress knee and the profile's top
+functions, each with its delta. A metric with a tolerance (P95, P99, RPS, error rate, agent
+success, knee RPS) that NEW breaches is a *regression* when a test confirms it, *inconclusive*
+when the samples cannot tell (fails unless ``Tolerances.allow_inconclusive``), *within noise*
+when chance explains it (``verdicts.py``). Each delta also carries the noise the two runs show
+(``noise.py``): the band used for runs recorded before the exact histograms and for the knee.
 """
 
 from __future__ import annotations
@@ -25,8 +25,17 @@ from agentload.report.comparison import (
     Tolerances,
 )
 from agentload.report.html import short_path
-from agentload.report.noise import percentile_band, rate_band, rps_band
+from agentload.report.latency_compare import Hists, latency_deltas, run_histograms
+from agentload.report.noise import rate_band, rps_band
 from agentload.report.rundata import RunData, load_run
+from agentload.report.verdicts import (
+    Evidence,
+    decide,
+    judge,
+    proportion_evidence,
+    throughput_evidence,
+)
+from agentload.stats import is_http
 
 __all__ = [
     "INCONCLUSIVE",
@@ -47,65 +56,104 @@ def _num(value: Any) -> float | None:
     return None if math.isnan(value) else float(value)
 
 
-def judge(
-    delta: Delta, limit: float | None, relative: bool, fail_within_noise: bool = False
+def _p(p: float | None) -> str:
+    if p is None:
+        return ""
+    return "p<0.001" if p < 0.001 else f"p={p:.3f}"
+
+
+def _seconds(run: RunData, stats: Mapping[str, Any]) -> float | None:
+    """The length of the window ``stats``' rate is over."""
+    requests, rps = _num(stats.get("requests")), _num(stats.get("rps"))
+    if requests and rps:
+        return requests / rps
+    return _num(run.summary.get("duration_s"))
+
+
+def rps_delta(
+    entry: str,
+    b: Mapping[str, Any],
+    n: Mapping[str, Any],
+    base: RunData,
+    new: RunData,
+    tol: Tolerances | None,
 ) -> Delta:
-    """Set ``status``: regression when worse by more than ``limit`` (percent if ``relative``,
-    else in the metric's own unit) and by more than the noise (unless ``fail_within_noise``),
-    inconclusive when worse past the limit but within the noise; else same / within noise /
-    better / worse."""
-    change = delta.change
-    if change is None:
-        delta.status = "n/a"
-        return delta
-    sign = -1.0 if delta.higher_is_better else 1.0
-    worse = sign * change
-    pct = delta.change_pct
-    measure = (sign * pct if pct is not None else None) if relative else worse
-    if limit is not None and measure is not None and measure > limit:
-        noisy = delta.within_noise and not fail_within_noise
-        delta.status = INCONCLUSIVE if noisy else REGRESSION
-    elif change == 0:
-        delta.status = "same"
-    elif delta.within_noise:
-        delta.status = "within noise"
-    else:
-        delta.status = "worse" if worse > 0 else "better"
-    return delta
+    """RPS of an entry (or "all"); with ``tol`` a drop past ``tol.rps_pct`` is tested."""
+    noise = rps_band(base.timeline, new.timeline, None if entry == "all" else entry)
+    d = Delta(entry, "RPS", _num(b.get("rps")), _num(n.get("rps")), "/s", True, noise=noise)
+    if tol is None:
+        return judge(d, None, relative=True)
+    d.tolerance = f"-{tol.rps_pct:g} %"
+    sb, sn = _seconds(base, b), _seconds(new, n)
+    rb, rn = _num(b.get("requests")), _num(n.get("requests"))
+    if not (sb and sn and rb is not None and rn is not None):
+        return judge(d, tol.rps_pct, True, tol.fail_within_noise)
+    p, needed = throughput_evidence(int(rb), sb, int(rn), sn, tol.alpha)
+    d.test = f"counts {_p(p)}"
+    pct = d.change_pct
+    breach = pct is not None and -pct > tol.rps_pct
+    return decide(d, breach, Evidence((p,), (needed,)), tol.alpha, tol.fail_within_noise)
 
 
-def _entry_deltas(base: RunData, new: RunData, tol: Tolerances) -> list[Delta]:
+def rate_delta(
+    entry: str,
+    metric: str,
+    rates: tuple[float | None, float | None],
+    trials: tuple[float | None, float | None],
+    limit_points: float | None,
+    tol: Tolerances,
+    higher_is_better: bool = False,
+) -> Delta:
+    """A proportion (error rate, agent success): worse by more than ``limit_points`` and
+    confirmed by Fisher's test of the bad outcomes' shares."""
+    (rb, rn), (nb, nn) = rates, trials
+    d = Delta(
+        entry,
+        metric,
+        rb,
+        rn,
+        "fraction",
+        higher_is_better,
+        noise=rate_band(rb, nb, rn, nn),
+        tolerance=f"{'-' if higher_is_better else '+'}{limit_points:g} points"
+        if limit_points is not None
+        else "",
+    )
+    if rb is None or rn is None or not nb or not nn:
+        return judge(d, None, relative=False)
+    bad_b, bad_n = (1 - rb, 1 - rn) if higher_is_better else (rb, rn)
+    p, needed = proportion_evidence(
+        round(bad_b * nb), int(nb), round(bad_n * nn), int(nn), tol.alpha
+    )
+    d.test = f"Fisher {_p(p)}"
+    breach = limit_points is not None and 100 * (bad_n - bad_b) > limit_points
+    return decide(d, breach, Evidence((p,), (needed,)), tol.alpha, tol.fail_within_noise)
+
+
+def _entry_deltas(
+    base: RunData, new: RunData, tol: Tolerances, histograms: tuple[Hists | None, Hists | None]
+) -> list[Delta]:
     out = []
     b_eps: Mapping[str, Any] = base.summary.get("endpoints") or {}
     n_eps: Mapping[str, Any] = new.summary.get("endpoints") or {}
+    b_hists, n_hists = histograms
     for entry in sorted(set(b_eps) | set(n_eps)):
         b, n = b_eps.get(entry) or {}, n_eps.get(entry) or {}
-        for metric, key, q, limit in (
-            ("P50", "p50_ms", 0.50, None),
-            ("P95", "p95_ms", 0.95, tol.p95_pct),
-            ("P99", "p99_ms", 0.99, tol.p99_pct),
-        ):
-            noise = percentile_band(base.timeline, new.timeline, entry, q)
-            d = Delta(
-                entry,
-                metric,
-                _num(b.get(key)),
-                _num(n.get(key)),
-                "ms",
-                tolerance=f"+{limit:g} %" if limit is not None else "",
-                noise=noise,
-            )
-            out.append(judge(d, limit, True, tol.fail_within_noise))
-        noise = rps_band(base.timeline, new.timeline, entry)
-        d = Delta(entry, "RPS", _num(b.get("rps")), _num(n.get("rps")), "/s", True, noise=noise)
-        out.append(judge(d, None, relative=True))
-        err_b, err_n = _error_rate(b), _error_rate(n)
-        noise = rate_band(err_b, _num(b.get("requests")), err_n, _num(n.get("requests")))
+        hists = (
+            (b_hists.get(entry), n_hists.get(entry))
+            if b_hists is not None and n_hists is not None
+            else None
+        )
+        out += latency_deltas(entry, base, new, hists, tol)
+        out.append(rps_delta(entry, b, n, base, new, tol if is_http(entry) else None))
         out.append(
-            judge(
-                Delta(entry, "error rate", err_b, err_n, "fraction", noise=noise),
-                None,
-                relative=False,
+            rate_delta(
+                entry,
+                "error rate",
+                (_error_rate(b), _error_rate(n)),
+                (_num(b.get("requests")), _num(n.get("requests"))),
+                tol.error_rate_points,
+                tol,
             )
         )
     return out
@@ -119,56 +167,26 @@ def _error_rate(stats: Mapping[str, Any]) -> float | None:
 def _total_deltas(base: RunData, new: RunData, tol: Tolerances) -> list[Delta]:
     b: Mapping[str, Any] = base.summary.get("totals") or {}
     n: Mapping[str, Any] = new.summary.get("totals") or {}
-    rps_noise = rps_band(base.timeline, new.timeline)
-    out = [
-        judge(
-            Delta(
-                "all",
-                "RPS",
-                _num(b.get("rps")),
-                _num(n.get("rps")),
-                "/s",
-                higher_is_better=True,
-                noise=rps_noise,
-            ),
-            None,
-            relative=True,
-        )
+    return [
+        rps_delta("all", b, n, base, new, tol),
+        rate_delta(
+            "all",
+            "error rate",
+            (_num(b.get("error_rate")), _num(n.get("error_rate"))),
+            (_num(b.get("requests")), _num(n.get("requests"))),
+            tol.error_rate_points,
+            tol,
+        ),
+        rate_delta(
+            "all",
+            "agent success",
+            (_num(b.get("agent_success_rate")), _num(n.get("agent_success_rate"))),
+            (_tasks(base), _tasks(new)),
+            tol.success_points,
+            tol,
+            higher_is_better=True,
+        ),
     ]
-    err_noise = rate_band(
-        _num(b.get("error_rate")),
-        _num(b.get("requests")),
-        _num(n.get("error_rate")),
-        _num(n.get("requests")),
-    )
-    out.append(
-        judge(
-            Delta(
-                "all",
-                "error rate",
-                _num(b.get("error_rate")),
-                _num(n.get("error_rate")),
-                "fraction",
-                noise=err_noise,
-            ),
-            None,
-            relative=False,
-        )
-    )
-    sb, sn = _num(b.get("agent_success_rate")), _num(n.get("agent_success_rate"))
-    success_noise = rate_band(sb, _tasks(base), sn, _tasks(new))
-    d = Delta(
-        "all",
-        "agent success",
-        sb,
-        sn,
-        "fraction",
-        higher_is_better=True,
-        tolerance=f"-{tol.success_points:g} points",
-        noise=success_noise,
-    )
-    out.append(judge(d, tol.success_points / 100.0, False, tol.fail_within_noise))
-    return out
 
 
 def _tasks(run: RunData) -> float | None:
@@ -235,9 +253,25 @@ def _functions(base: RunData, new: RunData) -> list[FunctionDelta]:
     ]
 
 
+def _notes(base: RunData, new: RunData, histograms: tuple[Hists | None, Hists | None]) -> list[str]:
+    old = [
+        f"{side} ({run.run_dir})"
+        for side, run, hists in zip(("BASE", "NEW"), (base, new), histograms, strict=True)
+        if hists is None
+    ]
+    if not old:
+        return []
+    return [
+        f"{' and '.join(old)} recorded no exact latency histograms (a run from before them): "
+        "percentiles are judged by their tolerances and noise bands only, without the rank and "
+        "tail tests."
+    ]
+
+
 def compare(base: RunData, new: RunData, tolerances: Tolerances | None = None) -> Comparison:
     """Compare two loaded runs (pure)."""
     tol = tolerances or Tolerances()
+    histograms = (run_histograms(base), run_histograms(new))
     return Comparison(
         base_dir=str(base.run_dir),
         new_dir=str(new.run_dir),
@@ -246,8 +280,9 @@ def compare(base: RunData, new: RunData, tolerances: Tolerances | None = None) -
         tolerances=tol,
         deltas=_total_deltas(base, new, tol)
         + _knee_deltas(base, new, tol)
-        + _entry_deltas(base, new, tol),
+        + _entry_deltas(base, new, tol, histograms),
         functions=_functions(base, new),
+        notes=_notes(base, new, histograms),
     )
 
 

@@ -12,7 +12,18 @@ from agentload.report.compare import INCONCLUSIVE, REGRESSION, Comparison, Delta
 from agentload.report.html import fmt_ms, fmt_num, fmt_pct, section, table
 
 _STYLES = {REGRESSION: "bold red", INCONCLUSIVE: "yellow", "better": "green"}
-_HEADERS = ["entry", "metric", "base", "new", "delta", "noise ±", "tolerance", "status"]
+_HEADERS = [
+    "entry",
+    "metric",
+    "base",
+    "new",
+    "delta",
+    "noise ±",
+    "test",
+    "effect",
+    "tolerance",
+    "status",
+]
 
 
 def _value(value: float | None, unit: str) -> str:
@@ -44,10 +55,16 @@ def _noise(d: Delta) -> str:
     return f"{fmt_num(d.noise)} ms" if d.unit == "ms" else fmt_num(d.noise)
 
 
-def _status(d: Delta) -> str:
+def _status(d: Delta, short: bool = False) -> str:
     if d.status == REGRESSION:
         return "REGRESSION"
-    return "inconclusive (within noise)" if d.status == INCONCLUSIVE else d.status
+    if d.status == INCONCLUSIVE:
+        if d.needed_n is None:
+            return "inconclusive"
+        if short:
+            return f"inconclusive, n≈{d.needed_n:,}"
+        return f"inconclusive: ~{d.needed_n:,} requests per run would settle it"
+    return d.status
 
 
 def rows(comparison: Comparison) -> list[list[str]]:
@@ -60,6 +77,8 @@ def rows(comparison: Comparison) -> list[list[str]]:
             _value(d.new, d.unit),
             _change(d),
             _noise(d),
+            d.test,
+            d.effect,
             d.tolerance,
             _status(d),
         ]
@@ -68,10 +87,14 @@ def rows(comparison: Comparison) -> list[list[str]]:
 
 
 def verdict_line(comparison: Comparison) -> str:
-    """One line: regression or not, and which metrics."""
-    unsure = [f"{d.metric} {d.entry}" for d in comparison.deltas if d.status == INCONCLUSIVE]
+    """One line: regression or not, which metrics, and what is inconclusive (and whether that
+    fails the comparison)."""
+    unsure = [f"{d.metric} {d.entry}" for d in comparison.inconclusive]
+    allowed = comparison.tolerances.allow_inconclusive
     maybe = (
-        f" Inconclusive (worse past the tolerance, within noise): {', '.join(unsure)}."
+        f" Inconclusive (past the tolerance, the samples cannot tell"
+        f"{'; allowed' if allowed else '; fails: run longer or pass --allow-inconclusive'}): "
+        f"{', '.join(unsure)}."
         if unsure
         else ""
     )
@@ -81,18 +104,32 @@ def verdict_line(comparison: Comparison) -> str:
     return f"REGRESSION against the baseline: {names}." + maybe
 
 
-def _notes(comparison: Comparison) -> list[str]:
+def _notes(comparison: Comparison, console: bool = False) -> list[str]:
     notes = []
     if comparison.base_phase != comparison.new_phase:
         notes.append(
             f"The runs are of different phases ({comparison.base_phase} vs "
             f"{comparison.new_phase}): deltas compare unlike loads."
         )
+    notes += comparison.notes
+    alpha = comparison.tolerances.alpha
+    notes.append(
+        f"A breach of a tolerance is a regression when a one-sided test confirms it at "
+        f"significance {alpha:g}: for P95/P99 the tail test (share of requests above the two "
+        "runs' pooled percentile, Fisher) or the rank test (Mann-Whitney U over the exact "
+        "histograms, when its Hodges-Lehmann shift is itself past the tolerance), each at "
+        f"{alpha / 2:g}; Fisher's test for error rate and agent success; an exact test of the "
+        "request counts for RPS. Inconclusive: no test confirms it but one leans that way "
+        "(p < 0.05), with the requests per run that would settle it (80 % power at the observed "
+        "effect; n≈ on the console); within noise: no test sees it. P(slower): the chance that a "
+        "NEW request is slower than a BASE one (0.5: no shift)."
+    )
+    if console:
+        return notes
     notes.append(
         "noise ± is about two standard errors of the difference: confidence intervals of the "
         "percentiles from each run's requests, the spread over slices of each run, binomial "
-        'error of rates ("?": too few samples). A delta inside it may not be real; a longer run '
-        "narrows it."
+        'error of rates ("?": too few samples).'
     )
     return notes
 
@@ -100,7 +137,7 @@ def _notes(comparison: Comparison) -> list[str]:
 def output_console() -> Console:
     """A console for the table; wide when writing to a log, where lines do not wrap."""
     console = Console()
-    return console if console.is_terminal else Console(width=140)
+    return console if console.is_terminal else Console(width=170)
 
 
 def print_console(comparison: Comparison, console: Console | None = None) -> None:
@@ -108,7 +145,7 @@ def print_console(comparison: Comparison, console: Console | None = None) -> Non
     console = console or output_console()
     tab = Table(title=f"{comparison.new_dir}  vs  baseline {comparison.base_dir}", box=SIMPLE_HEAD)
     for header in _HEADERS:
-        if header != "tolerance":
+        if header not in ("tolerance", "noise ±"):
             right = header not in ("entry", "metric", "status")
             tab.add_column(
                 header,
@@ -120,7 +157,7 @@ def print_console(comparison: Comparison, console: Console | None = None) -> Non
     for d, row in zip(comparison.deltas, rows(comparison), strict=True):
         if previous is not None and d.entry != previous:
             tab.add_section()
-        shown = [row[0] if d.entry != previous else "", *row[1:6], row[7]]
+        shown = [row[0] if d.entry != previous else "", *row[1:5], *row[6:8], _status(d, True)]
         previous = d.entry
         style = _STYLES.get(d.status, "")
         tab.add_row(*shown, style=style)
@@ -134,13 +171,16 @@ def print_console(comparison: Comparison, console: Console | None = None) -> Non
         console.print(ftab)
     tol = comparison.tolerances
     console.print(
-        f"tolerances: P95 +{tol.p95_pct:g} %, P99 +{tol.p99_pct:g} %, agent success "
-        f"-{tol.success_points:g} points, knee RPS -{tol.knee_rps_pct:g} %",
+        f"tolerances: P95 +{tol.p95_pct:g} %, P99 +{tol.p99_pct:g} %, RPS -{tol.rps_pct:g} %, "
+        f"error rate +{tol.error_rate_points:g} points, agent success "
+        f"-{tol.success_points:g} points, knee RPS -{tol.knee_rps_pct:g} %; "
+        f"significance {tol.alpha:g}"
+        + ("; inconclusive allowed" if tol.allow_inconclusive else ""),
         style="dim",
     )
-    for note in _notes(comparison):
+    for note in _notes(comparison, console=True):
         console.print(note, style="dim")
-    style = "bold red" if comparison.regressed else "bold green"
+    style = "bold red" if comparison.failed else "bold green"
     console.print(verdict_line(comparison), style=style)
 
 

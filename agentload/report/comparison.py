@@ -9,20 +9,27 @@ from typing import Any
 
 REGRESSION = "regression"
 INCONCLUSIVE = "inconclusive"
+WITHIN_NOISE = "within noise"
 
 
 @dataclass(frozen=True)
 class Tolerances:
-    """How much worse NEW may be than BASE before it is a regression.
+    """How much worse NEW may be than BASE before it is a regression, and how sure to be.
 
-    A breach that lies within the runs' noise is *inconclusive* (it does not fail) unless
-    ``fail_within_noise`` is set.
+    A breach is a regression when a test confirms it at significance ``alpha``; an unconfirmed
+    breach that a test leans towards is *inconclusive*, which fails the comparison unless
+    ``allow_inconclusive``; ``fail_within_noise`` makes every breach a regression, confirmed or
+    not (``verdicts.py``).
     """
 
     p95_pct: float = 10.0
     p99_pct: float = 10.0
     success_points: float = 1.0
     knee_rps_pct: float = 10.0
+    error_rate_points: float = 1.0
+    rps_pct: float = 10.0
+    alpha: float = 0.01
+    allow_inconclusive: bool = False
     fail_within_noise: bool = False
 
 
@@ -39,6 +46,9 @@ class Delta:
     tolerance: str = ""
     noise: float | None = None
     status: str = "n/a"
+    test: str = ""  # the test(s) and p-value(s), e.g. "tail p=0.002 · rank p<0.001"
+    effect: str = ""  # the effect size the test saw, e.g. "P(slower) 0.83, +210 ms"
+    needed_n: int | None = None  # inconclusive: requests per run that would settle it
 
     @property
     def change(self) -> float | None:
@@ -80,6 +90,7 @@ class Comparison:
     tolerances: Tolerances
     deltas: list[Delta] = field(default_factory=list)
     functions: list[FunctionDelta] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def regressions(self) -> list[Delta]:
@@ -89,8 +100,18 @@ class Comparison:
     def regressed(self) -> bool:
         return bool(self.regressions)
 
+    @property
+    def inconclusive(self) -> list[Delta]:
+        return [d for d in self.deltas if d.status == INCONCLUSIVE]
+
+    @property
+    def failed(self) -> bool:
+        """The comparison fails (exit 1): a regression, or an inconclusive breach that the
+        tolerances do not allow."""
+        return self.regressed or bool(self.inconclusive and not self.tolerances.allow_inconclusive)
+
     def to_json(self) -> dict[str, Any]:
-        return asdict(self) | {"regressed": self.regressed}
+        return asdict(self) | {"regressed": self.regressed, "failed": self.failed}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Comparison:
@@ -102,4 +123,5 @@ class Comparison:
             tolerances=Tolerances(**data.get("tolerances", {})),
             deltas=[Delta(**d) for d in data.get("deltas", [])],
             functions=[FunctionDelta(**f) for f in data.get("functions", [])],
+            notes=[str(n) for n in data.get("notes", [])],
         )
