@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentload.errors import AgentloadError, ConfigError, ExitCode
 from agentload.junit import write_junit
+from agentload.knee import no_knee_finding
 from agentload.measurement import measurement_notes
 from agentload.stats import read_json, read_timeline
 from agentload.summary import build_summary, write_json_atomic
@@ -167,6 +168,13 @@ def _last_lines(orch: Orchestrator, summary: dict[str, Any], code: ExitCode) -> 
     log.info("results: %s (summary.json, junit.xml, report.html, runner.log)", _shown(orch.out_dir))
 
 
+_HELD = {
+    "knee": "the knee",
+    "not_saturated": "the largest step, as the search found no knee",
+    "largest_step": "the largest step, as the search found no knee",
+}
+
+
 def _findings(summary: dict[str, Any]) -> list[str]:
     """What the load, stress and profile phases found, one line each."""
     lines = []
@@ -182,11 +190,16 @@ def _findings(summary: dict[str, Any]) -> list[str]:
             lines.append(f"P95 of {load.get('entry')} did not degrade up to {peak} users")
     stress = summary.get("stress") or {}
     if knee := stress.get("knee"):
+        p95 = f"{knee['p95_ms']:.0f} ms" if knee.get("p95_ms") is not None else "n/a"
         lines.append(
-            f"knee at {knee['users']} users: {knee['rps']:.1f} rps, P95 {knee['p95_ms']:.0f} ms"
+            f"knee at {knee['users']} users: {knee['rps']:.1f} rps, P95 {p95}"
             f" (stopped: {stress.get('stop_reason')}; saturated first: {stress.get('saturated')})"
         )
+    elif no_knee := no_knee_finding(stress, str(summary.get("phase") or "stress")):
+        lines.append(no_knee)
     profile = summary.get("profile") or {}
+    if profile.get("users") is not None and profile.get("users_from") in _HELD:
+        lines.append(f"profiled {profile['users']} users: {_HELD[profile['users_from']]}")
     if top := profile.get("top_functions"):
         first = top[0]
         lines.append(

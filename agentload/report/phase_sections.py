@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
+from agentload.knee import no_knee_finding
 from agentload.report.html import fmt_ms, fmt_num, fmt_pct, short_path, table
 from agentload.report.rundata import RunData
 
@@ -22,6 +23,8 @@ def stress(run: RunData) -> str:
             f"<p><b>Knee</b>: {fmt_num(knee.get('users'))} users, "
             f"{fmt_num(knee.get('rps'))} requests/s, P95 {fmt_ms(knee.get('p95_ms'))}.</p>"
         )
+    elif no_knee := no_knee_finding(info, str(run.summary.get("phase") or "stress")):
+        lines.append(f"<p><b>No knee</b>: {escape(no_knee)}.</p>")
     for key, label in (("stop_reason", "Stopped because"), ("saturated", "Saturated first")):
         if info.get(key):
             lines.append(f"<p><b>{label}</b>: {escape(str(info[key]))}</p>")
@@ -62,10 +65,21 @@ def load(run: RunData) -> str:
     return text + (table(["users", "RPS", "P95", "error rate"], rows) if rows else "")
 
 
+_HELD = {
+    "knee": "the knee the stress steps found",
+    "not_saturated": "the largest stress step: the search found no knee",
+    "largest_step": "the largest stress step: the search found no knee",
+    "given": "as given (--users or knee_users)",
+}
+
+
 def profile(run: RunData) -> str:
     """The flame graph inline and the top-5 functions."""
     info: Mapping[str, Any] = run.summary.get("profile") or {}
     parts = []
+    held = _HELD.get(str(info.get("users_from")))
+    if held and info.get("users") is not None:
+        parts.append(f"<p><b>Held</b>: {fmt_num(info.get('users'))} users, {held}.</p>")
     top = [f for f in info.get("top_functions") or [] if isinstance(f, dict)][:5]
     if top:
         rows = [

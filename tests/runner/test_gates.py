@@ -261,6 +261,11 @@ _PIECES = st.tuples(
             "rps",
             "requests",
             "failures",
+            "knee_rps",
+            "max_rps",
+            "knee_found",
+            "dropped_rate",
+            "peak_error_rate",
             "p42",
             "rate",
         ]
@@ -296,3 +301,166 @@ def test_agent_success_gates_take_any_scenario_name_of_the_description():
     assert (gate.entry, gate.threshold) == ("chat", 0.9)
     [result] = evaluate([gate], {"agent_outcomes": {}, "endpoints": {}})
     assert not result.passed and "no chat outcomes" in result.reason
+
+
+STEPS = [
+    {"users": 2, "rps": 20.0, "p95_ms": 100.0, "error_rate": 0.0},
+    {"users": 4, "rps": 40.0, "p95_ms": 100.0, "error_rate": 0.0},
+    {"users": 6, "rps": 62.5, "p95_ms": 110.0, "error_rate": 0.2},
+]
+KNEE = {
+    "steps": STEPS[:2],
+    "knee": {"users": 4, "rps": 40.0, "p95_ms": 100.0},
+    "not_saturated": None,
+    "stop_reason": "throughput stopped growing",
+    "saturated": None,
+}
+NO_KNEE = {
+    "steps": STEPS[:2],
+    "knee": None,
+    "not_saturated": {"users": 4, "rps": 40.0},
+    "stop_reason": "reached max_steps (2) at 4 users without breaking",
+    "saturated": None,
+}
+
+
+@pytest.mark.parametrize(
+    ("expr", "metric", "op", "threshold"),
+    [
+        ("knee_rps >= 50", "knee_rps", ">=", 50),
+        ("max_rps > 0", "max_rps", ">", 0),
+        ("knee_found", "knee_found", "==", 1),
+        ("  knee_found ", "knee_found", "==", 1),
+        ("knee_found == 0", "knee_found", "==", 0),
+        ("dropped_rate < 1%", "dropped_rate", "<", 0.01),
+        ("dropped_rate <= 0.02", "dropped_rate", "<=", 0.02),
+        ("peak_error_rate < 5%", "peak_error_rate", "<", 0.05),
+    ],
+)
+def test_run_gates_parse_with_their_units(expr, metric, op, threshold):
+    """The stress search's figures and the open model's dropped share parse; a bare
+    ``knee_found`` means ``knee_found == true``."""
+    gate = parse_gate(expr)
+    assert (gate.metric, gate.entry, gate.op, gate.server) == (metric, None, op, False)
+    assert gate.threshold == pytest.approx(threshold)
+
+
+@pytest.mark.parametrize(
+    ("expr", "needle"),
+    [
+        ("knee_rps(GET /x) >= 50", "figure of the whole run"),
+        ("server.max_rps > 1", "figure of the whole run"),
+        ("knee_found(GET /x) == 1", "figure of the whole run"),
+        ("dropped_rate(GET /x) < 1%", "figure of the whole run"),
+        ("knee_found == 2", "true (1) or false (0)"),
+        ("knee_rps >= 50%", "takes no unit"),
+        ("dropped_rate < 5", "above 1"),
+        ("peak_error_rate(GET /x) < 5%", "figure of the whole run"),
+        ("knee_rps", "malformed"),
+        ("server.knee_found", "malformed"),
+    ],
+)
+def test_run_gates_refuse_what_does_not_fit_them(expr, needle):
+    with pytest.raises(ConfigError) as err:
+        parse_gate(expr)
+    assert needle in str(err.value) and repr(expr) in str(err.value)
+
+
+def test_stress_gates_read_the_knee_and_the_best_step():
+    """knee_rps is the knee's rps; max_rps the best step's rps of successful requests
+    (62.5 rps at 20 % errors is 50 good rps); knee_found is true."""
+    summary = {**SUMMARY, "stress": {**KNEE, "steps": STEPS}}
+    exprs = ["knee_rps >= 50", "knee_rps >= 40", "max_rps >= 50", "max_rps > 50", "knee_found"]
+    results = evaluate(parse_gates(exprs), summary)
+    assert [r.passed for r in results] == [False, True, True, False, True]
+    assert [r.observed for r in results] == [40.0, 40.0, 50.0, 50.0, 1.0]
+    assert results[0].reason == "observed 40, expected >= 50"
+    assert results[4].reason == "observed true"
+
+
+def test_a_search_without_a_knee_fails_the_knee_gates_saying_how_far_it_went():
+    """No knee: knee_rps is not evaluable and knee_found is false, both with the reason; the
+    best step still gates max_rps."""
+    summary = {**SUMMARY, "stress": NO_KNEE}
+    knee_rps, found, best = evaluate(parse_gates(["knee_rps >= 50", "knee_found", "max_rps > 0"]),
+                                     summary)  # fmt: skip
+    assert knee_rps.observed is None and not knee_rps.passed
+    assert knee_rps.reason == "no knee: not saturated up to 4 users (40.0 rps)"
+    assert found.observed == 0.0 and not found.passed
+    assert "no knee: not saturated up to 4 users (40.0 rps)" in found.reason
+    assert best.passed and best.observed == 40.0
+
+
+def test_a_knee_search_that_broke_a_limit_names_its_stop_reason():
+    stress = {**NO_KNEE, "not_saturated": None, "stop_reason": "error rate 8.0% > 5.0% at 6 users"}
+    [result] = evaluate([parse_gate("knee_found")], {**SUMMARY, "stress": stress})
+    assert not result.passed and "no knee (stopped: error rate 8.0% > 5.0%" in result.reason
+
+
+@pytest.mark.parametrize("stress", [None, {}])
+def test_stress_gates_without_a_stress_search_fail_saying_so(stress):
+    summary = {**SUMMARY, "stress": stress} if stress is not None else SUMMARY
+    results = evaluate(parse_gates(["knee_rps > 1", "max_rps > 0", "knee_found"]), summary)
+    if stress is None:
+        assert all(r.observed is None and "no stress search" in r.reason for r in results)
+    else:
+        assert [r.passed for r in results] == [False, False, False]
+        assert "no stress step was measured" in results[1].reason
+
+
+def test_stress_gates_never_abort_a_run_mid_way():
+    """Mid-run summaries have no stress section yet: not evaluable, so no early abort."""
+    results = evaluate(parse_gates(["knee_found", "knee_rps > 1000"]), SUMMARY, strict=False)
+    assert should_abort(results, elapsed_s=100, grace_s=0) is None
+
+
+def test_dropped_rate_reads_the_open_model_arrivals():
+    arrivals = {"scheduled": 200, "sent": 190, "late": 30, "dropped": 10}
+    summary = {**SUMMARY, "load_model": "open", "arrivals": arrivals}
+    results = evaluate(parse_gates(["dropped_rate < 1%", "dropped_rate < 10%"]), summary)
+    assert [r.observed for r in results] == [pytest.approx(0.05)] * 2
+    assert [r.passed for r in results] == [False, True]
+    assert "observed 5%, expected < 1%" in results[0].reason
+
+
+def test_dropped_rate_of_a_closed_loop_run_fails_saying_so():
+    [result] = evaluate([parse_gate("dropped_rate < 1%")], {**SUMMARY, "load_model": "closed"})
+    assert result.observed is None and not result.passed
+    assert result.reason == "no arrivals: the run was closed-loop"
+    empty = {**SUMMARY, "arrivals": {"scheduled": 0, "sent": 0, "late": 0, "dropped": 0}}
+    [result] = evaluate([parse_gate("dropped_rate < 1%")], empty)
+    assert result.observed is None and "no arrivals were scheduled" in result.reason
+
+
+def test_server_latency_gates_say_they_are_bucket_estimates():
+    """server.p95: the reason says histogram-bucket estimate, with the bucket when known."""
+    bounded = {**SERVER["routes"]["/v1/agents/codegen"], "p95_lo_ms": 750.0, "p95_hi_ms": 1000.0}
+    server = {**SERVER, "routes": {**SERVER["routes"], "/v1/agents/codegen": bounded}}
+    passing, failing, p99 = evaluate(
+        parse_gates(["server.p95(/v1/agents/codegen) < 900ms",
+                     "server.p95(/v1/agents/codegen) < 800ms",
+                     "server.p99(/v1/agents/codegen) < 2s"]),
+        {**SUMMARY, "server_side": server},
+    )  # fmt: skip
+    assert passing.passed and passing.reason == (
+        "observed 810ms (histogram-bucket estimate, true value in (750, 1000] ms)"
+    )
+    assert not failing.passed and failing.reason == (
+        "observed 810ms (histogram-bucket estimate, true value in (750, 1000] ms), expected < 800ms"
+    )
+    assert p99.passed and "histogram-bucket estimate" in p99.reason and "(" in p99.reason
+
+
+def test_peak_error_rate_is_at_the_knee_or_the_largest_step_when_not_saturated():
+    """The error rate where throughput peaked: the knee's step; the largest step when the search
+    ran out of steps; not evaluable when a limit broke the search before any knee."""
+    errors = [{**s, "error_rate": e} for s, e in zip(STEPS[:2], (0.0, 0.02), strict=True)]
+    gate = [parse_gate("peak_error_rate < 1%")]
+    [at_knee] = evaluate(gate, {**SUMMARY, "stress": {**KNEE, "steps": errors}})
+    assert at_knee.observed == pytest.approx(0.02) and not at_knee.passed
+    assert "observed 2%, expected < 1%" in at_knee.reason
+    [largest] = evaluate(gate, {**SUMMARY, "stress": {**NO_KNEE, "steps": STEPS[:2]}})
+    assert largest.observed == 0.0 and largest.passed
+    broke = {**NO_KNEE, "not_saturated": None, "stop_reason": "error rate 50.0% > 5.0% at 2 users"}
+    [result] = evaluate(gate, {**SUMMARY, "stress": broke})
+    assert result.observed is None and "no knee (stopped: error rate 50.0%" in result.reason

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -236,3 +237,25 @@ def test_no_finding_for_a_knee_or_a_run_without_steps():
     failing = {"knee": None, "not_saturated": None, "stop_reason": "error rate 100.0% > 5.0%",
                "steps": [{"users": 2, "rps": 50.0, "p95_ms": None, "error_rate": 1.0}]}  # fmt: skip
     assert no_knee_finding(failing).startswith("no knee: no step served a successful request")
+
+
+def test_the_last_console_lines_and_the_report_say_not_saturated_and_what_was_profiled():
+    """No knee: the console's findings and the report's stress section say how far the search
+    went and the knob; the profile's line says it held the largest step."""
+    from agentload.report.phase_sections import profile, stress
+    from agentload.report.rundata import RunData
+    from agentload.results import _findings
+
+    steps = ramp(range(2, 25, 2), 1.0)
+    section = stress_section(steps, None, "reached max_steps (12)", None, PARAMS)
+    summary = {"phase": "profile", "stress": section,
+               "profile": {"users": 24, "users_from": "not_saturated"}}  # fmt: skip
+    no_knee, held = _findings(summary)
+    assert no_knee == (
+        "not saturated up to 24 users (24.0 rps): raise [stress] max_steps or step_users in the "
+        "profile"
+    )
+    assert held == "profiled 24 users: the largest step, as the search found no knee"
+    run = RunData(Path("."), {**summary, "phase": "stress"}, stress_steps=section["steps"])
+    assert "<b>No knee</b>: not saturated up to 24 users (24.0 rps): raise --users" in stress(run)
+    assert "the largest stress step: the search found no knee" in profile(run)

@@ -1,0 +1,116 @@
+"""Evaluating parsed gates on a summary dict (pure): ``evaluate``, ``expand``, ``should_abort``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from agentload.errors import ConfigError
+from agentload.gates.arrivals import observe_arrivals
+from agentload.gates.client import Observed, observe_client
+from agentload.gates.grammar import EVERY, STRESS_METRICS, Gate, format_value, limit
+from agentload.gates.server import observe_server
+from agentload.gates.stress import observe_stress
+
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """One gate's outcome; ``observed`` None means not evaluable (counts as failed)."""
+
+    name: str
+    expr: str
+    observed: float | None
+    passed: bool
+    reason: str
+    threshold: float = math.nan
+    op: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "expr": self.expr,
+            "observed": self.observed,
+            "passed": self.passed,
+            "threshold": self.threshold,
+            "reason": self.reason,
+        }
+
+
+def evaluate(
+    gates: Sequence[Gate], summary: Mapping[str, Any], *, strict: bool = True
+) -> list[GateResult]:
+    """Evaluate every gate on a summary dict (keys ``endpoints``, ``totals``, ``agent_outcomes``,
+    ``server_side``, ``stress``, ``arrivals``). An entry the run does not have is a ConfigError
+    when ``strict`` (after the run), a failed not-evaluable result otherwise (mid-run checks)."""
+    results = []
+    for gate in expand(gates, summary):
+        try:
+            observed, note = observe(gate, summary)
+        except ConfigError:
+            if strict:
+                raise
+            observed, note = None, f"entry {gate.entry!r} not seen yet"
+        if observed is None:
+            results.append(
+                GateResult(gate.name, gate.expr, None, False, note, gate.threshold, gate.op)
+            )
+            continue
+        passed = gate.check(observed)
+        reason = f"observed {format_value(gate.metric, observed)}"
+        reason += (f" ({note})" if note else "") + ("" if passed else f", expected {_want(gate)}")
+        results.append(
+            GateResult(gate.name, gate.expr, observed, passed, reason, gate.threshold, gate.op)
+        )
+    return results
+
+
+def observe(gate: Gate, summary: Mapping[str, Any]) -> Observed:
+    """The gate's value in canonical units and a note (why it is None, or what it is)."""
+    if gate.metric in STRESS_METRICS:
+        return observe_stress(gate, summary)
+    if gate.metric == "dropped_rate":
+        return observe_arrivals(gate, summary)
+    if gate.server:
+        return observe_server(gate, summary)
+    return observe_client(gate, summary)
+
+
+def expand(gates: Sequence[Gate], summary: Mapping[str, Any]) -> list[Gate]:
+    """Each ``*`` gate as one gate per HTTP entry (per scenario for agent success) of the run;
+    a ``*`` gate with none stays as it is (and is not evaluable)."""
+    expanded: list[Gate] = []
+    for gate in gates:
+        if gate.entry != EVERY or gate.server:
+            expanded.append(gate)
+            continue
+        if gate.metric == "agent_success_rate":
+            names = sorted(summary.get("agent_outcomes") or {})
+        else:
+            names = sorted(k for k in summary.get("endpoints") or {} if _is_http(k))
+        if not names and gate.metric == "agent_success_rate" and summary.get("endpoints"):
+            continue  # requests but no recorded outcomes (a locustfile of your own): HTTP only
+        expanded += [replace(gate, entry=name) for name in names] or [gate]
+    return expanded
+
+
+def should_abort(results: Sequence[GateResult], elapsed_s: float, grace_s: float) -> str | None:
+    """The abort reason when, past the grace period, a gate evaluated and failed (k6's
+    abortOnFail with delayAbortEval); None otherwise. Not-evaluable gates never abort."""
+    if elapsed_s < grace_s:
+        return None
+    for result in results:
+        if not result.passed and result.observed is not None:
+            return f"gate {result.expr!r} failing after {grace_s:g}s grace: {result.reason}"
+    return None
+
+
+def _is_http(entry: str) -> bool:
+    return entry.split(" ", 1)[0] in HTTP_METHODS
+
+
+def _want(gate: Gate) -> str:
+    return f"{gate.op} {limit(gate)}"
