@@ -26,19 +26,14 @@ from prometheus_client import (
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 
+from target_service.buckets import JOB_BUCKETS, LATENCY_BUCKETS
+
 AGENTS = ("status", "codegen", "research")
 OUTCOMES = ("success", "invalid", "error", "timeout", "rejected")
 JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 
-# Fine enough to read P95/P99 anywhere between 5 ms and 120 s (about 10-25 % apart).
-HTTP_BUCKETS = (
-    0.005, 0.0075, 0.01, 0.0125, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.06, 0.075, 0.1,
-    0.125, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0,
-    5.0, 6.0, 7.5, 10.0, 12.5, 15.0, 20.0, 25.0, 30.0, 40.0, 50.0, 60.0, 75.0, 90.0, 120.0,
-)  # fmt: skip
-ENGINE_BUCKETS = HTTP_BUCKETS
-JOB_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0,
-               90.0, 120.0, 180.0, 300.0, 600.0)  # fmt: skip
+HTTP_BUCKETS = LATENCY_BUCKETS  # 1 ms to 120 s, at most 10 % apart (target_service.buckets)
+ENGINE_BUCKETS = LATENCY_BUCKETS
 
 __all__ = ["AGENTS", "OUTCOMES", "JOB_STATES", "AgentMetrics", "HTTP_BUCKETS"]
 

@@ -12,17 +12,10 @@ from prometheus_client import (
     ProcessCollector,
 )
 
+from target_service.buckets import LATENCY_BUCKETS
 from target_service.engine.scheduler import SlotPool
 
 OUTCOMES = ("success", "rejected", "unavailable", "bad_request", "cancelled")
-_TTFT_BUCKETS = (
-    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75,
-    1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 30.0, 60.0,
-)  # fmt: skip
-_DURATION_BUCKETS = (
-    0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 7.5,
-    10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 120.0,
-)  # fmt: skip
 
 
 class EngineMetrics:
@@ -37,19 +30,19 @@ class EngineMetrics:
         self.ttft = Histogram(
             "engine_ttft_seconds",
             "Arrival to first token, queue wait included.",
-            buckets=_TTFT_BUCKETS,
+            buckets=LATENCY_BUCKETS,
             registry=registry,
         )
         self.duration = Histogram(
             "engine_request_duration_seconds",
             "Arrival to last token of successful completions.",
-            buckets=_DURATION_BUCKETS,
+            buckets=LATENCY_BUCKETS,
             registry=registry,
         )
         self.queue_wait = Histogram(
             "engine_queue_wait_seconds",
             "Time spent waiting for a slot.",
-            buckets=_DURATION_BUCKETS,
+            buckets=LATENCY_BUCKETS,
             registry=registry,
         )
         self.tokens = Counter(

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from prometheus_client.utils import floatToGoString
 
 from agentload.prometheus.rules import copy_rules, default_rules_dir, render_rules
 from agentload.prometheus.server import ScrapeTargets, render_scrape_config
+from target_service.api.metrics import HTTP_BUCKETS
 from tests.support import ROOT
 
 PROMTOOL = shutil.which("promtool")
@@ -96,3 +99,12 @@ def test_rule_copies_reject_a_bad_duration() -> None:
     """A `for` duration that is not a Prometheus duration is refused with the expected form."""
     with pytest.raises(ValueError, match='must look like "2s"'):
         render_rules("for: 1m\n", "soon")
+
+
+def test_rule_tests_use_the_targets_own_bucket_bounds() -> None:
+    """Every `le` of the HTTP histogram in the rules' unit tests is a bound the target exposes."""
+    text = (ROOT / "deploy/prometheus/tests/rules_test.yml").read_text()
+    les = re.findall(r'agent_http_request_duration_seconds_bucket\{[^}]*le="([^"]+)"', text)
+    assert les, "no HTTP histogram buckets in the rules' tests"
+    exposed = {floatToGoString(b) for b in HTTP_BUCKETS} | {"+Inf"}  # type: ignore[no-untyped-call]
+    assert set(les) <= exposed, sorted(set(les) - exposed)
