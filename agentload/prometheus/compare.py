@@ -1,19 +1,33 @@
-"""Client-side figures beside server-side ones, judged in histogram buckets (pure functions).
+"""Client-side figures beside server-side ones, judged by the server's bucket (pure functions).
 
-A quantile read from a histogram is only known to lie inside one bucket. Two figures "agree within
-one bucket" when the buckets holding them are the same or neighbours, in the coarser of the two
-histograms measuring them: the server's (`agent_*`) and the client's (`loadtest_*`). The distance
-in each is reported.
+A quantile read from a Prometheus histogram is only known to lie in one bucket (lo, hi]: the figure
+`histogram_quantile` gives inside it is a linear interpolation, an estimate. The client's quantiles
+are exact (HDR histograms), and a request's client time is its server time plus the network and the
+client itself, so the client can never be faster than the server for the same requests. Hence, per
+entry and quantile, where the client's exact value lies against the server's bucket:
+
+- inside (lo, hi], server ≤ client: ``agrees``;
+- inside (lo, hi], server > client: ``interpolation_artefact``; the server's figure is too high by
+  the interpolation, not a disagreement, but not an agreement either;
+- at or below lo: ``client_below_bucket``, a real discrepancy (the client faster than the server:
+  another request mix, a wrong route, a clock);
+- above hi: ``client_above_bucket``, time spent outside the server (network, queueing before the
+  server's clock starts, the client's own overhead), reported with its size.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+AGREES = "agrees"
+ARTEFACT = "interpolation_artefact"
+CLIENT_BELOW = "client_below_bucket"
+CLIENT_ABOVE = "client_above_bucket"
 
 
 def custom_metric(entry: str) -> str | None:
@@ -43,6 +57,63 @@ def bucket_distance(bounds: Sequence[float], a: float, b: float) -> int:
     return abs(bucket_index(bounds, a) - bucket_index(bounds, b))
 
 
+def quantile_bucket(buckets: Iterable[tuple[float, float]], q: float) -> tuple[float, float] | None:
+    """The bucket (lo, hi] that ``histogram_quantile(q, ...)`` interpolates in, from cumulative
+    ``(le, count)`` pairs (``le`` may be +Inf); None without observations.
+
+    As Prometheus does: counts made monotonic, rank ``q * total``, the first bucket whose count
+    reaches the rank. In the +Inf bucket hi is +Inf (where Prometheus answers lo).
+    """
+    pairs = sorted(buckets)
+    if not pairs or not math.isinf(pairs[-1][0]) or pairs[-1][1] <= 0:
+        return None
+    counts, most = [], 0.0
+    for _, count in pairs:
+        most = max(most, count)
+        counts.append(most)
+    i = bisect.bisect_left(counts, min(max(q, 0.0), 1.0) * counts[-1], hi=len(counts) - 1)
+    return (pairs[i - 1][0] if i > 0 else 0.0), pairs[i][0]
+
+
+def bound_keys(name: str, bounds: tuple[float, float] | None) -> dict[str, float | None]:
+    """``{NAME_lo_ms, NAME_hi_ms}`` of a quantile's bucket in ms (hi None for +Inf); {} if none."""
+    if bounds is None:
+        return {}
+    lo, hi = bounds
+    return {
+        f"{name}_lo_ms": round(lo * 1000.0, 3),
+        f"{name}_hi_ms": round(hi * 1000.0, 3) if math.isfinite(hi) else None,
+    }
+
+
+def _ms(lo: float, hi: float) -> str:
+    upper = "+Inf" if math.isinf(hi) else f"{hi:g}"
+    return f"({lo:g}, {upper}] ms"
+
+
+def _gap(ms: float) -> str:
+    return f"{ms:,.0f}" if ms >= 100 else f"{ms:.3g}"  # 2,000 / 16.5 / 0.821
+
+
+def judge(client_ms: float, server_ms: float, lo_ms: float, hi_ms: float) -> tuple[str, str]:
+    """Verdict and sentence for a client's exact quantile against the server's estimate in its
+    bucket (lo_ms, hi_ms] (hi_ms may be +Inf); see the module docstring."""
+    bucket = _ms(lo_ms, hi_ms)
+    if client_ms <= lo_ms:
+        return CLIENT_BELOW, (
+            f"client below the server's bucket {bucket}: faster than the server, a real "
+            "discrepancy (another request mix, a wrong route or a clock)"
+        )
+    if client_ms > hi_ms:
+        return CLIENT_ABOVE, (
+            f"client {_gap(client_ms - hi_ms)} ms above the server's bucket {bucket}: time outside "
+            "the server (network, queueing, the client)"
+        )
+    if server_ms > client_ms:
+        return ARTEFACT, f"server above client: interpolation artefact, both in bucket {bucket}"
+    return AGREES, f"client inside the server's bucket {bucket}"
+
+
 def split_entry(entry: str) -> tuple[str, str] | None:
     """`"POST /v1/chat/completions"` → ("POST", "/v1/chat/completions"); None for custom
     entries."""
@@ -52,18 +123,26 @@ def split_entry(entry: str) -> tuple[str, str] | None:
     return method.upper(), name
 
 
+def _bucket_of(
+    figures: Mapping[str, Any], q: str, edges: Sequence[float], server_ms: float
+) -> tuple[float, float]:
+    lo, hi = figures.get(f"{q}_lo_ms"), figures.get(f"{q}_hi_ms")
+    if isinstance(lo, int | float) and (hi is None or isinstance(hi, int | float)):
+        return float(lo), math.inf if hi is None else float(hi)
+    return bucket_range(edges, server_ms)  # no bounds given: the bucket the estimate lies in
+
+
 def compare(
     client: Mapping[str, Mapping[str, Any]],
     server: Mapping[str, Mapping[str, Any]],
     bounds: Mapping[str, Sequence[float]],
-    client_bounds: Mapping[str, Sequence[float]] | None = None,
     quantiles: Sequence[str] = ("p95", "p99"),
 ) -> list[dict[str, Any]]:
     """One row per client entry and quantile that the server also measured.
 
-    `client`: Locust entry → {"p95_ms", ...}; `server`: route or custom entry → {"p95_ms", ...};
-    `bounds`: the server's keys → its histogram's finite bucket bounds in seconds;
-    `client_bounds`: Locust entry → the client histogram's bounds (seconds), where known.
+    `client`: Locust entry → {"p95_ms", ...} (exact); `server`: route or custom entry →
+    {"p95_ms", "p95_lo_ms", "p95_hi_ms", ...}; `bounds`: the server's keys → its histogram's finite
+    bucket bounds in seconds (for the distance in buckets, and the bucket where lo/hi are absent).
     """
     rows: list[dict[str, Any]] = []
     for entry, figures in sorted(client.items()):
@@ -72,17 +151,12 @@ def compare(
         if key not in server or key not in bounds:
             continue
         edges = [b * 1000.0 for b in bounds[key]]
-        client_edges = [b * 1000.0 for b in (client_bounds or {}).get(entry, [])]
         for q in quantiles:
             c, s = figures.get(f"{q}_ms"), server[key].get(f"{q}_ms")
             if not isinstance(c, int | float) or not isinstance(s, int | float):
                 continue
-            lower, upper = bucket_range(edges, float(s))
-            distance = bucket_distance(edges, float(c), float(s))
-            client_distance = (
-                bucket_distance(client_edges, float(c), float(s)) if client_edges else None
-            )
-            coarser = distance if client_distance is None else min(distance, client_distance)
+            lo, hi = _bucket_of(server[key], q, edges, float(s))
+            verdict, note = judge(float(c), float(s), lo, hi)
             rows.append(
                 {
                     "entry": entry,
@@ -91,10 +165,12 @@ def compare(
                     "client_ms": round(float(c), 3),
                     "server_ms": round(float(s), 3),
                     "delta_ms": round(float(c) - float(s), 3),
-                    "server_bucket_ms": [lower, upper if math.isfinite(upper) else None],
-                    "bucket_distance": distance,
-                    "client_bucket_distance": client_distance,
-                    "within_one_bucket": coarser <= 1,
+                    "lo_ms": lo,
+                    "hi_ms": hi if math.isfinite(hi) else None,
+                    "bucket_distance": bucket_distance(edges, float(c), float(s)),
+                    "agrees": verdict == AGREES,
+                    "verdict": verdict,
+                    "note": note,
                 }
             )
     return rows

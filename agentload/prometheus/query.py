@@ -3,7 +3,8 @@
 Counts over the run's window are exact differences of the cumulative series (the value at the end
 minus the value at the start, or the whole value for series born during the run), so short runs are
 not skewed by `increase()`'s extrapolation. Quantiles are `histogram_quantile` over those
-differences.
+differences, each with the bucket it interpolated in (``p95_lo_ms``, ``p95_hi_ms``): an estimate
+known only to that bucket (see :mod:`agentload.prometheus.compare`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from agentload.prometheus.client import PromClient, Sample
-from agentload.prometheus.compare import compare, custom_metric
+from agentload.prometheus.compare import bound_keys, compare, custom_metric, quantile_bucket
 from agentload.prometheus.errors import PrometheusError
 from agentload.prometheus.server import JOB_AGENT_API, JOB_ENGINE, JOB_LOCUST
 
@@ -39,6 +40,14 @@ def window_delta(selector: str, by: str, seconds: float) -> str:
 
 def _by(samples: list[Sample], *labels: str) -> dict[tuple[str, ...], float]:
     return {tuple(s.get(label, "") for label in labels): v for s, v in samples}
+
+
+def _bucket_bounds(buckets: list[tuple[float, float]]) -> dict[str, float | None]:
+    """``{p50_lo_ms, p50_hi_ms, p95_lo_ms, ...}``: each quantile's bucket, from (le, count)."""
+    out: dict[str, float | None] = {}
+    for name, q in QUANTILES.items():
+        out.update(bound_keys(name, quantile_bucket(buckets, q)))
+    return out
 
 
 def wait_for_scrape(
@@ -73,8 +82,10 @@ def _route_view(client: PromClient, at: float, w: float, duration: float) -> dic
     }
     routes: dict[str, dict[str, Any]] = {}
     bounds: dict[str, list[float]] = {}
+    counts: dict[str, list[tuple[float, float]]] = {}
     for labels, value in buckets:
         route, le = labels.get("route", ""), labels.get("le", "")
+        counts.setdefault(route, []).append((float(le), value))
         if le == "+Inf":
             requests = int(round(value))
             if requests == 0:
@@ -93,6 +104,8 @@ def _route_view(client: PromClient, at: float, w: float, duration: float) -> dic
             }
         else:
             bounds.setdefault(route, []).append(float(le))
+    for route, figures in routes.items():
+        figures.update(_bucket_bounds(counts[route]))
     return {
         "routes": dict(sorted(routes.items())),
         "bounds": {r: sorted(b) for r, b in bounds.items()},
@@ -160,10 +173,11 @@ def _engine(client: PromClient, at: float, w: float) -> dict[str, Any]:
     figures["slots_total"] = int(slots[0][1]) if slots else None
     outcomes = client.instant(window_delta("engine_requests_total", "outcome", w), at)
     figures["requests"] = {labels.get("outcome", ""): round(v) for labels, v in outcomes}
-    ttft = client.instant(
-        f"histogram_quantile(0.95, {window_delta('engine_ttft_seconds_bucket', 'le', w)})", at
-    )
+    ttft_delta = window_delta("engine_ttft_seconds_bucket", "le", w)
+    ttft = client.instant(f"histogram_quantile(0.95, {ttft_delta})", at)
     figures["ttft_p95_ms"] = round(ttft[0][1] * 1000.0, 3) if ttft else None
+    ttft_buckets = [(float(s["le"]), v) for s, v in client.instant(ttft_delta, at)]
+    figures.update(bound_keys("ttft_p95", quantile_bucket(ttft_buckets, 0.95)))
     return figures
 
 
@@ -186,21 +200,8 @@ def _custom(
             )
             if found:
                 figures[entry][f"{name}_ms"] = round(found[0][1] * 1000.0, 3)
+        figures[entry].update(_bucket_bounds([(float(s["le"]), v) for s, v in buckets]))
     return figures, bounds
-
-
-def _client_bounds(client: PromClient, at: float, w: float) -> dict[str, list[float]]:
-    """Locust entry → bucket bounds of `loadtest_request_duration_seconds` during the window."""
-    expr = (
-        "count by (le, request_type, name) "
-        f"(last_over_time(loadtest_request_duration_seconds_bucket[{_dur(w)}]))"
-    )
-    bounds: dict[str, list[float]] = {}
-    for labels, _ in client.instant(expr, at):
-        if labels.get("le") not in (None, "+Inf"):
-            entry = f"{labels.get('request_type', '')} {labels.get('name', '')}"
-            bounds.setdefault(entry, []).append(float(labels["le"]))
-    return {entry: sorted(b) for entry, b in bounds.items()}
 
 
 def _alerts(client: PromClient, at: float, w: float) -> list[dict[str, str]]:
@@ -254,7 +255,6 @@ def server_side(
                 client_endpoints or {},
                 {**routes, **custom},
                 {**view["bounds"], **custom_bounds},
-                _client_bounds(client, at, w),
             ),
         }
     finally:

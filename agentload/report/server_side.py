@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
+from agentload.prometheus.compare import AGREES, ARTEFACT, CLIENT_BELOW
 from agentload.report.html import fmt_any, fmt_ms, fmt_num, fmt_pct, section, table
 from agentload.report.rundata import RunData
 
@@ -31,25 +32,17 @@ def server_side(run: RunData) -> str:
     body = table(["figure", "client side (Locust)", "server side (Prometheus)"], overview)
     rows, classes = [], []
     for row in data.get("comparison") or []:
-        bucket = row.get("server_bucket_ms") or [None, None]
-        upper = "+Inf" if bucket[1] is None else fmt_num(bucket[1], 0)
-        rows.append(
-            [
-                row.get("entry", ""),
-                row.get("quantile", ""),
-                fmt_ms(row.get("client_ms")),
-                fmt_ms(row.get("server_ms")),
-                f"({fmt_num(bucket[0], 0)}, {upper}] ms",
-                "yes" if row.get("within_one_bucket") else "no",
-            ]
-        )
-        classes.append("" if row.get("within_one_bucket") else "bad")
+        rows.append(_latency_row(row))
+        classes.append(_CLASSES.get(str(row.get("verdict")), ""))
     if rows:
-        body += "<h3>Latency per route</h3>" + table(
-            ["entry", "quantile", "client", "server", "server bucket", "within one bucket"],
-            rows,
-            row_classes=classes,
+        body += (
+            "<h3>Latency per route</h3><p>The client's percentiles are exact; the server's are "
+            "estimates interpolated inside one histogram bucket (lo, hi]. They agree when the "
+            "client's value lies in that bucket, not below the server's estimate: a client "
+            "request holds its server time plus the network.</p>"
         )
+        headers = ["entry", "quantile", "client (exact)", "server (estimate)", "server bucket"]
+        body += table([*headers, "verdict"], rows, row_classes=classes)
     procs: Mapping[str, Any] = data.get("processes") or {}
     if procs:
         body += "<h3>Target processes</h3>" + table(
@@ -83,6 +76,30 @@ def server_side(run: RunData) -> str:
             ],
         )
     return section("Server side vs client side", body, "server-side")
+
+
+_CLASSES = {AGREES: "ok", ARTEFACT: "warn", CLIENT_BELOW: "bad"}
+
+
+def _latency_row(row: Mapping[str, Any]) -> list[str]:
+    """entry, quantile, client, server, its bucket and the verdict's sentence of one row."""
+    lo, hi = row.get("lo_ms"), row.get("hi_ms")
+    if lo is None:  # summaries written before the bounds were kept
+        lo, hi = (row.get("server_bucket_ms") or [None, None])[:2]
+    upper = "+Inf" if hi is None else _bound(hi)
+    return [
+        row.get("entry", ""),
+        row.get("quantile", ""),
+        fmt_ms(row.get("client_ms")),
+        fmt_ms(row.get("server_ms")),
+        f"({_bound(lo)}, {upper}] ms",
+        str(row.get("note") or "–"),
+    ]
+
+
+def _bound(value: Any) -> str:
+    """A bucket bound in ms as the histogram has it (``3.31``, ``2,290``), not rounded."""
+    return f"{value:,g}" if isinstance(value, int | float) else "–"
 
 
 def _mb(value: Any) -> str:

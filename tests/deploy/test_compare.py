@@ -1,13 +1,28 @@
-"""Client and server figures are judged in histogram buckets (pure functions)."""
+"""Client and server figures are judged by the server's bucket (pure functions)."""
 
 from __future__ import annotations
 
 import math
 
-from agentload.prometheus.compare import bucket_distance, bucket_range, compare, split_entry
+import pytest
+
+from agentload.prometheus.compare import (
+    AGREES,
+    ARTEFACT,
+    CLIENT_ABOVE,
+    CLIENT_BELOW,
+    bound_keys,
+    bucket_distance,
+    bucket_range,
+    compare,
+    judge,
+    quantile_bucket,
+    split_entry,
+)
 from agentload.prometheus.query import window_delta
 
 BOUNDS = [0.1, 0.25, 0.5, 1.0]
+INF = math.inf
 
 
 def test_bucket_range_includes_upper_bound() -> None:
@@ -32,8 +47,93 @@ def test_split_entry_separates_http_entries_from_custom_ones() -> None:
     assert split_entry("TTFT codegen") is None
 
 
+def test_quantile_bucket_is_where_histogram_quantile_interpolates() -> None:
+    """The rank q * total falls in the first bucket whose cumulative count reaches it."""
+    cumulative = [(0.1, 10.0), (0.25, 50.0), (0.5, 90.0), (1.0, 100.0), (INF, 100.0)]
+    assert quantile_bucket(cumulative, 0.5) == (
+        0.1,
+        0.25,
+    )  # rank 50: exactly the top of (0.1, 0.25]
+    assert quantile_bucket(cumulative, 0.95) == (0.5, 1.0)
+    assert quantile_bucket(cumulative, 0.05) == (0.0, 0.1)
+    assert quantile_bucket(list(reversed(cumulative)), 0.9) == (0.25, 0.5)  # any order
+
+
+def test_quantile_bucket_in_the_inf_bucket_has_no_upper_bound() -> None:
+    """Past the last finite bound the bucket is (last, +Inf), not the last finite bucket."""
+    assert quantile_bucket([(0.1, 1.0), (1.0, 2.0), (INF, 100.0)], 0.95) == (1.0, INF)
+    assert bound_keys("p95", (1.0, INF)) == {"p95_lo_ms": 1000.0, "p95_hi_ms": None}
+
+
+def test_quantile_bucket_without_observations_is_none() -> None:
+    """No observations (or no +Inf bucket): no bucket."""
+    assert quantile_bucket([(0.1, 0.0), (INF, 0.0)], 0.95) is None
+    assert quantile_bucket([(0.1, 3.0)], 0.95) is None
+    assert bound_keys("p99", None) == {}
+
+
+def test_quantile_bucket_makes_counts_monotonic_as_prometheus_does() -> None:
+    """A cumulative count that dips (window deltas of reset counters) does not move the bucket
+    back."""
+    assert quantile_bucket([(0.1, 5.0), (0.25, 4.0), (0.5, 10.0), (INF, 10.0)], 0.45) == (0.0, 0.1)
+
+
+def test_client_inside_the_bucket_and_above_the_server_agrees() -> None:
+    """Client 950 ms, server estimate 930 ms, bucket (912, 1000]: agreement."""
+    verdict, note = judge(950.0, 930.0, 912.0, 1000.0)
+    assert verdict == AGREES and note == "client inside the server's bucket (912, 1000] ms"
+
+
+def test_server_above_the_client_in_the_same_bucket_is_an_interpolation_artefact() -> None:
+    """Server 986 ms above client 930 ms, both in (912, 1000]: an artefact, never agreement."""
+    verdict, note = judge(930.0, 986.0, 912.0, 1000.0)
+    assert verdict == ARTEFACT
+    assert note == "server above client: interpolation artefact, both in bucket (912, 1000] ms"
+
+
+def test_client_below_the_servers_bucket_is_a_real_discrepancy() -> None:
+    """Client 810 ms under the server's bucket (912, 1000]: the client cannot be faster than the
+    server for the same requests, so this is a real disagreement."""
+    verdict, note = judge(810.0, 986.0, 912.0, 1000.0)
+    assert verdict == CLIENT_BELOW
+    assert note.startswith(
+        "client below the server's bucket (912, 1000] ms: faster than the server"
+    )
+    assert judge(912.0, 950.0, 912.0, 1000.0)[0] == CLIENT_BELOW  # lo itself is outside (lo, hi]
+
+
+def test_client_far_above_the_servers_bucket_is_time_outside_the_server() -> None:
+    """Client 1,800 ms over the server's (912, 1000]: 800 ms of network or queueing, said so."""
+    verdict, note = judge(1800.0, 950.0, 912.0, 1000.0)
+    assert verdict == CLIENT_ABOVE
+    assert note == (
+        "client 800 ms above the server's bucket (912, 1000] ms: time outside the server "
+        "(network, queueing, the client)"
+    )
+    assert judge(5e6, 1000.0, 1000.0, INF)[0] == AGREES  # the +Inf bucket holds everything above
+
+
+@pytest.mark.parametrize(
+    ("client_ms", "server_ms", "expected"),
+    [(930.0, 986.0, ARTEFACT), (810.0, 986.0, CLIENT_BELOW), (986.0, 986.0, AGREES)],
+)
+def test_a_server_value_above_the_clients_is_never_agreement(
+    client_ms: float, server_ms: float, expected: str
+) -> None:
+    """Whatever the bucket, agreement needs server ≤ client."""
+    [row] = compare(
+        {"POST /v1/agents/codegen": {"p95_ms": client_ms}},
+        {"/v1/agents/codegen": {"p95_ms": server_ms, "p95_lo_ms": 912.0, "p95_hi_ms": 1000.0}},
+        {"/v1/agents/codegen": [0.832, 0.912, 1.0, 1.1]},
+        quantiles=("p95",),
+    )
+    assert row["verdict"] == expected
+    assert row["agrees"] is (expected == AGREES)
+
+
 def test_compare_rows_per_route_and_quantile() -> None:
-    """compare gives one row per shared entry and quantile, with the delta and the verdict."""
+    """compare gives one row per shared entry and quantile, with the delta, the server's bucket
+    and the verdict; without lo/hi keys the bucket is the one the estimate lies in."""
     client = {
         "GET /v1/status": {"p95_ms": 30.0, "p99_ms": 400.0},
         "TTFT codegen": {"p95_ms": 150.0},
@@ -46,9 +146,22 @@ def test_compare_rows_per_route_and_quantile() -> None:
         ("GET /v1/status", "p99"),
     ]
     p95, p99 = rows
-    assert p95["delta_ms"] == 6.0 and p95["within_one_bucket"] is True
-    assert p95["server_bucket_ms"] == [20.0, 50.0]
-    assert p99["server_bucket_ms"] == [50.0, 100.0] and p99["within_one_bucket"] is False
+    assert p95["delta_ms"] == 6.0 and (p95["lo_ms"], p95["hi_ms"]) == (20.0, 50.0)
+    assert p95["verdict"] == AGREES and p95["agrees"] is True and p95["bucket_distance"] == 0
+    assert (p99["lo_ms"], p99["hi_ms"]) == (50.0, 100.0) and p99["bucket_distance"] == 2
+    assert p99["verdict"] == CLIENT_ABOVE and p99["agrees"] is False
+    assert p99["note"].startswith("client 300 ms above the server's bucket (50, 100] ms")
+
+
+def test_compare_prefers_the_buckets_the_server_counted_in() -> None:
+    """The +Inf bucket: Prometheus answers its lower bound; the row keeps hi as None (+Inf)."""
+    [row] = compare(
+        {"TTC research": {"p99_ms": 150_000.0}},
+        {"TTC research": {"p99_ms": 120_000.0, "p99_lo_ms": 120_000.0, "p99_hi_ms": None}},
+        {"TTC research": [60.0, 120.0]},
+        quantiles=("p99",),
+    )
+    assert (row["lo_ms"], row["hi_ms"], row["verdict"]) == (120_000.0, None, AGREES)
 
 
 def test_window_delta_keeps_series_born_in_the_window() -> None:
@@ -58,22 +171,3 @@ def test_window_delta_keeps_series_born_in_the_window() -> None:
         "clamp_min((sum by (route) (x_total) - sum by (route) (x_total offset 12500ms))"
         " or sum by (route) (x_total), 0)"
     )
-
-
-def test_agreement_is_judged_in_the_coarser_histogram() -> None:
-    """3 fine server buckets apart but in one coarse client bucket: they agree; both are shown."""
-    server_bounds = {"/v1/status": [0.0075, 0.01, 0.0125, 0.015, 0.02, 0.025, 0.03]}
-    client_bounds = {"GET /v1/status": [0.005, 0.01, 0.025, 0.05]}
-    rows = compare(
-        {"GET /v1/status": {"p95_ms": 23.0}},
-        {"/v1/status": {"p95_ms": 11.9}},
-        server_bounds,
-        client_bounds,
-        quantiles=("p95",),
-    )
-    assert rows[0]["bucket_distance"] == 3
-    assert rows[0]["client_bucket_distance"] == 0
-    assert rows[0]["within_one_bucket"] is True
-    alone = compare({"GET /v1/status": {"p95_ms": 23.0}}, {"/v1/status": {"p95_ms": 11.9}},
-                    server_bounds, quantiles=("p95",))  # fmt: skip
-    assert alone[0]["client_bucket_distance"] is None and alone[0]["within_one_bucket"] is False

@@ -1,7 +1,7 @@
 """Against a real Prometheus scraping the real target service and a real Locust run.
 
 One short Locust run (mixed users) feeds every test here: the dashboard's queries all return data,
-the server-side view agrees with Locust's figures within one histogram bucket, the series export
+the server-side view judges Locust's exact figures against its own buckets, the series export
 holds the run, and injected faults make the alerts fire.
 """
 
@@ -30,6 +30,7 @@ from agentload.prometheus import (
     start_prometheus,
 )
 from agentload.prometheus.client import PromClient
+from agentload.prometheus.compare import AGREES, ARTEFACT, CLIENT_ABOVE, CLIENT_BELOW, judge
 from tests.support import API_KEY, ROOT, RunningService, free_port, run_target_service, stop_process
 
 ADMIN_KEY = "deploy-test-admin"
@@ -138,23 +139,45 @@ def test_server_side_view_has_the_run(stack: Stack) -> None:
     assert server["engine"]["slots_total"] > 0 and server["engine"]["slots_busy_max"] > 0
 
 
-def test_client_and_server_p95_agree_within_one_bucket(stack: Stack) -> None:
-    """Per route, Locust's P95 and the server histogram's P95 are at most one bucket apart (in the
-    coarser histogram) where the server's time dominates (P95 >= 100 ms), and the client's P95 is
-    never below the server's bucket anywhere (a client request includes its server time).
+def test_server_quantiles_carry_the_bucket_they_were_interpolated_in(stack: Stack) -> None:
+    """Every server P50/P95/P99 (routes, custom entries, engine TTFT) has its bucket (lo, hi],
+    and Prometheus' estimate lies in it; the buckets are at most 10 % wide where latency fell."""
+    figures = [*stack.server["routes"].values(), *stack.server["custom"].values()]
+    assert stack.server["custom"], "no custom (TTC) entry compared with a job histogram"
+    checked = 0
+    for f in figures:
+        for q in ("p50", "p95", "p99"):
+            lo, hi = f[f"{q}_lo_ms"], f[f"{q}_hi_ms"]
+            assert hi is not None and lo <= f[f"{q}_ms"] <= hi, (q, f)
+            assert lo == 0 or hi / lo <= 1.1 + 1e-6, (q, f)  # the target's fine buckets
+            checked += 1
+    engine = stack.server["engine"]
+    assert engine["ttft_p95_lo_ms"] <= engine["ttft_p95_ms"] <= engine["ttft_p95_hi_ms"]
+    assert checked >= 12
 
-    Fast routes are not held to one bucket: their client figure adds the client's own overhead,
-    which on a loaded 2-core machine is tens to hundreds of milliseconds (docs/observability.md).
-    """
+
+def test_client_p95_is_judged_against_the_servers_bucket(stack: Stack) -> None:
+    """Per route, the client's exact P95 is judged against the server's bucket (lo, hi]: inside it
+    and not below the server's estimate it agrees; the server above the client is never agreement;
+    the client is never faster than the server's bucket (its time includes the server's); on the
+    codegen route, where the server's time dominates, the client is at most one bucket above."""
     rows = [r for r in stack.server["comparison"] if r["quantile"] == "p95"]
     assert {"/v1/status", "/v1/agents/codegen"} <= {r["route"] for r in rows}
-    slow = [r for r in rows if r["server_ms"] >= 100.0]
-    assert "/v1/agents/codegen" in {r["route"] for r in slow}
-    far = [r for r in slow if not r["within_one_bucket"]]
-    assert not far, json.dumps(far, indent=1)
-    # Locust rounds response times to 2 significant digits: allow its 5 %.
-    below = [r for r in rows if r["client_ms"] < 0.95 * r["server_bucket_ms"][0]]
+    for row in stack.server["comparison"]:
+        c, s, lo = row["client_ms"], row["server_ms"], row["lo_ms"]
+        hi = math.inf if row["hi_ms"] is None else row["hi_ms"]
+        expected = judge(c, s, lo, hi)[0]
+        assert row["verdict"] == expected, json.dumps(row, indent=1)
+        assert row["agrees"] is (lo < c <= hi and s <= c), json.dumps(row, indent=1)
+    above = [r for r in stack.server["comparison"] if r["server_ms"] > r["client_ms"]]
+    assert not [r for r in above if r["agrees"]], json.dumps(above, indent=1)
+    below = [r for r in rows if r["verdict"] == CLIENT_BELOW]
     assert not below, json.dumps(below, indent=1)
+    [codegen] = [r for r in rows if r["route"] == "/v1/agents/codegen"]
+    assert codegen["server_ms"] >= 100.0, codegen
+    assert codegen["verdict"] in (AGREES, ARTEFACT) or (
+        codegen["verdict"] == CLIENT_ABOVE and codegen["bucket_distance"] <= 1
+    ), json.dumps(codegen, indent=1)
 
 
 def test_export_series_writes_the_run(stack: Stack) -> None:
