@@ -51,6 +51,7 @@ class MeasurementWindow:
         self.cut_off = 0
         self._pending_cut_off = 0
         self._pending_at_stop = 0
+        self._stopping = False
 
     def note_request(self, start: float, end: float) -> None:
         if self.first is None or start < self.first:
@@ -69,13 +70,17 @@ class MeasurementWindow:
 
     @contextmanager
     def tracking(self) -> Iterator[None]:
-        """Count the block as a request in flight; a kill inside it counts one ``cut_off``."""
+        """Count the block as a request in flight; a kill inside it counts one ``cut_off``
+        unless the request started after the test began stopping (a user woken from its think
+        time in the same instant as Locust's kill: that request was never in flight at stop)."""
         self.in_flight += 1
+        stopping = self._stopping
         try:
             yield
         except GreenletExit:
-            self.cut_off += 1
-            self._pending_cut_off += 1
+            if not stopping:
+                self.cut_off += 1
+                self._pending_cut_off += 1
             raise
         finally:
             self.in_flight -= 1
@@ -102,6 +107,7 @@ class MeasurementWindow:
             self.steady_start = time.time()
 
     def _on_test_stopping(self, **_kw: Any) -> None:
+        self._stopping = True
         self.in_flight_at_stop += self.in_flight
         self._pending_at_stop += self.in_flight
 
