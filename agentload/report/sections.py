@@ -28,8 +28,13 @@ def banner(run: RunData) -> str:
         detail += " — failed gates: " + ", ".join(failed)
     compared = run.comparison
     if compared:
-        regressed = bool(compared.get("regressed"))
-        detail += " — baseline comparison: " + ("REGRESSION" if regressed else "no regression")
+        if compared.get("regressed"):
+            said = "REGRESSION"
+        elif compared.get("failed"):
+            said = "INCONCLUSIVE (a tolerance breached, the samples cannot tell)"
+        else:
+            said = "no regression"
+        detail += f" — baseline comparison: {said}"
     return (
         f'<header class="banner {escape(verdict)}">'
         f"<div class=verdict>{escape(_VERDICT_TEXT.get(verdict, verdict.upper()))}</div>"

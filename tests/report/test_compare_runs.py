@@ -72,6 +72,6 @@ def test_run_with_baseline_compares_at_its_end(smoke_runs: SmokeRuns) -> None:
     assert (run / "comparison.md").is_file()
     assert 'id="comparison"' in (run / "report.html").read_text()
     summary = json.loads((run / "summary.json").read_text())
-    expected = 1 if summary["exit_code"] == 1 or saved["regressed"] else 0
+    expected = 1 if summary["exit_code"] == 1 or saved["failed"] else 0  # incl. inconclusive
     assert smoke_runs.clean_result.returncode == expected
     assert "against the baseline" in smoke_runs.clean_result.stdout
