@@ -22,6 +22,7 @@ ENGINE = {
     "ENGINE_TOKENS_PER_S": "100",
     "ENGINE_OUTPUT_TOKENS": "20",
     "ENGINE_SEED": "3",
+    "ENGINE_DEGRADATION": "0",
 }
 
 
@@ -71,6 +72,51 @@ def test_openai_chat_preset_passes_on_a_healthy_engine_with_true_ttft(
     assert abs(ttft - 200) <= 20, f"TTFT P50 {ttft} ms, engine's {ENGINE['ENGINE_TTFT_MS']} ms"
     assert endpoints["TPOT chat"]["requests"] > 0
     assert _summary(out)["agent_outcomes"]["chat"]["success_rate"] == 1.0
+
+
+def _engine_tokens(url: str) -> dict[str, float]:
+    """The engine's own ``engine_tokens_total`` by kind (prompt, completion)."""
+    text = httpx.get(f"{url}/metrics", timeout=5).text
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("engine_tokens_total{"):
+            kind = line.split('kind="', 1)[1].split('"', 1)[0]
+            out[kind] = float(line.rsplit(" ", 1)[1])
+    return out
+
+
+def test_llm_metrics_match_the_engine_ttft_decode_rate_and_token_counts(
+    engine: str, tmp_path: Path
+) -> None:
+    """Every call streamed, degradation 0, fixed output length: llm.chat's TTFT P50 is the
+    engine's ENGINE_TTFT_MS within 5 % + 5 ms, TPOT P50 1000 / ENGINE_TOKENS_PER_S within 5 %,
+    token counts equal the engine's own counters, output tokens/s the engine's over the same
+    window within 5 %."""
+    config = tmp_path / "all-streamed.toml"
+    config.write_text(
+        "seed = 5\nstream_share = {chat = 1.0}\n[think_time]\nmin_s = 0.05\nmax_s = 0.2\n"
+    )
+    before = _engine_tokens(engine)
+    out = tmp_path / "run"
+    args = ["run", "smoke", "--api", "openai-chat", "--host", engine, "--duration", "15s"]
+    done = run_agentload([*args, "--scenario-config", str(config), "--no-prometheus",
+                          "--out", str(out)])  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    after = _engine_tokens(engine)
+    result = _summary(out)
+    assert result["totals"]["cut_off"] == 0
+    llm = result["llm"]["chat"]
+    ttft, tpot = llm["ttft_ms"]["p50"], llm["tpot_ms"]["p50"]
+    assert abs(ttft - 200.0) <= 200.0 * 0.05 + 5.0, f"TTFT P50 {ttft} ms vs 200 ms"
+    assert tpot == pytest.approx(1000.0 / 100.0, rel=0.05), f"TPOT P50 {tpot} ms vs 10 ms"
+    assert llm["token_source"] == "usage"
+    engine_out = after["completion"] - before["completion"]
+    engine_in = after["prompt"] - before["prompt"]
+    assert llm["output_tokens"] == engine_out == llm["requests"] * 20
+    assert llm["input_tokens"] == engine_in
+    seconds = result["window"]["seconds"]
+    assert llm["output_tokens_per_s"] == pytest.approx(engine_out / seconds, rel=0.05)
+    assert llm["itl_ms"]["p50"] == pytest.approx(10.0, rel=0.05)
 
 
 @pytest.mark.parametrize("engine", [{"ENGINE_FAULT_OUTAGE": "true"}], indirect=True)
