@@ -10,7 +10,10 @@ entry and quantile, where the client's exact value lies against the server's buc
 - inside (lo, hi], server > client: ``interpolation_artefact``; the server's figure is too high by
   the interpolation, not a disagreement, but not an agreement either;
 - at or below lo: ``client_below_bucket``, a real discrepancy (the client faster than the server:
-  another request mix, a wrong route, a clock);
+  another request mix, a wrong route, a clock); but ``ranks_apart`` when the client's quantile is
+  an earlier request than the one the server's bucket holds, counted from the slowest (the
+  client's nearest rank ``round(q * n)`` against Prometheus' ``ceil(q * n)``: with few requests
+  they are different requests);
 - above hi: ``client_above_bucket``, time spent outside the server (network, queueing before the
   server's clock starts, the client's own overhead), reported with its size.
 """
@@ -20,7 +23,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
@@ -28,6 +31,25 @@ AGREES = "agrees"
 ARTEFACT = "interpolation_artefact"
 CLIENT_BELOW = "client_below_bucket"
 CLIENT_ABOVE = "client_above_bucket"
+RANKS_APART = "ranks_apart"
+
+
+class Ranks(NamedTuple):
+    """Which request (1 = fastest) each side's quantile is: the client's of its `client_n`
+    successes, the server's bucket's of its `server_n` requests."""
+
+    client: int
+    client_n: int
+    server: int
+    server_n: int
+
+
+def ranks(q: float, client_n: int, server_n: int) -> Ranks:
+    """The client's nearest rank (HdrHistogram's ``round(q * n)``) and the request whose bucket
+    ``histogram_quantile`` interpolates in (the first to reach ``q * n``)."""
+    return Ranks(
+        max(1, int(q * client_n + 0.5)), client_n, max(1, math.ceil(q * server_n - 1e-9)), server_n
+    )
 
 
 def custom_metric(entry: str) -> str | None:
@@ -95,10 +117,19 @@ def _gap(ms: float) -> str:
     return f"{ms:,.0f}" if ms >= 100 else f"{ms:.3g}"  # 2,000 / 16.5 / 0.821
 
 
-def judge(client_ms: float, server_ms: float, lo_ms: float, hi_ms: float) -> tuple[str, str]:
+def judge(
+    client_ms: float, server_ms: float, lo_ms: float, hi_ms: float, at: Ranks | None = None
+) -> tuple[str, str]:
     """Verdict and sentence for a client's exact quantile against the server's estimate in its
-    bucket (lo_ms, hi_ms] (hi_ms may be +Inf); see the module docstring."""
+    bucket (lo_ms, hi_ms] (hi_ms may be +Inf), `at` the requests each side's quantile is (where
+    known); see the module docstring."""
     bucket = _ms(lo_ms, hi_ms)
+    if client_ms <= lo_ms and at is not None and at.server_n - at.server < at.client_n - at.client:
+        return RANKS_APART, (
+            f"client below the server's bucket {bucket}, but it is request {at.client} of "
+            f"{at.client_n} and the server's bucket holds request {at.server} of {at.server_n}: "
+            "the quantile definitions pick different requests, not a discrepancy"
+        )
     if client_ms <= lo_ms:
         return CLIENT_BELOW, (
             f"client below the server's bucket {bucket}: faster than the server, a real "
@@ -132,6 +163,16 @@ def _bucket_of(
     return bucket_range(edges, server_ms)  # no bounds given: the bucket the estimate lies in
 
 
+def _ranks(q: str, client: Mapping[str, Any], server: Mapping[str, Any]) -> Ranks | None:
+    """The ranks of quantile `q` ("p95") from the client's successes and the server's count."""
+    sent, failed = client.get("requests"), client.get("failures") or 0
+    seen = server.get("requests", server.get("count"))
+    if not (isinstance(sent, int) and isinstance(failed, int) and isinstance(seen, int)):
+        return None
+    ok = sent - failed
+    return ranks(float(f"0.{q[1:]}"), ok, seen) if ok > 0 and seen > 0 else None  # "p95" -> 0.95
+
+
 def compare(
     client: Mapping[str, Mapping[str, Any]],
     server: Mapping[str, Mapping[str, Any]],
@@ -141,7 +182,7 @@ def compare(
     """One row per client entry and quantile that the server also measured.
 
     `client`: Locust entry → {"p95_ms", ...} (exact); `server`: route or custom entry →
-    {"p95_ms", "p95_lo_ms", "p95_hi_ms", ...}; `bounds`: the server's keys → its histogram's finite
+    {"p95_ms", "p95_lo_ms", "p95_hi_ms", "requests" or "count", ...}; `bounds`: the server's keys → its histogram's finite
     bucket bounds in seconds (for the distance in buckets, and the bucket where lo/hi are absent).
     """
     rows: list[dict[str, Any]] = []
@@ -156,7 +197,8 @@ def compare(
             if not isinstance(c, int | float) or not isinstance(s, int | float):
                 continue
             lo, hi = _bucket_of(server[key], q, edges, float(s))
-            verdict, note = judge(float(c), float(s), lo, hi)
+            at = _ranks(q, figures, server[key])
+            verdict, note = judge(float(c), float(s), lo, hi, at)
             rows.append(
                 {
                     "entry": entry,
@@ -168,6 +210,7 @@ def compare(
                     "lo_ms": lo,
                     "hi_ms": hi if math.isfinite(hi) else None,
                     "bucket_distance": bucket_distance(edges, float(c), float(s)),
+                    "ranks": at._asdict() if at else None,
                     "agrees": verdict == AGREES,
                     "verdict": verdict,
                     "note": note,

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from agentload.prometheus.compare import AGREES, ARTEFACT, CLIENT_BELOW
+from agentload.prometheus.compare import AGREES, ARTEFACT, CLIENT_BELOW, RANKS_APART
 from agentload.report.html import fmt_any, fmt_ms, fmt_num, fmt_pct, section, table
 from agentload.report.rundata import RunData
 
@@ -78,7 +78,7 @@ def server_side(run: RunData) -> str:
     return section("Server side vs client side", body, "server-side")
 
 
-_CLASSES = {AGREES: "ok", ARTEFACT: "warn", CLIENT_BELOW: "bad"}
+_CLASSES = {AGREES: "ok", ARTEFACT: "warn", RANKS_APART: "warn", CLIENT_BELOW: "bad"}
 
 
 def _latency_row(row: Mapping[str, Any]) -> list[str]:

@@ -11,12 +11,15 @@ from agentload.prometheus.compare import (
     ARTEFACT,
     CLIENT_ABOVE,
     CLIENT_BELOW,
+    RANKS_APART,
+    Ranks,
     bound_keys,
     bucket_distance,
     bucket_range,
     compare,
     judge,
     quantile_bucket,
+    ranks,
     split_entry,
 )
 from agentload.prometheus.query import window_delta
@@ -100,6 +103,44 @@ def test_client_below_the_servers_bucket_is_a_real_discrepancy() -> None:
         "client below the server's bucket (912, 1000] ms: faster than the server"
     )
     assert judge(912.0, 950.0, 912.0, 1000.0)[0] == CLIENT_BELOW  # lo itself is outside (lo, hi]
+
+
+def test_ranks_are_the_clients_nearest_rank_and_the_request_prometheus_interpolates_at() -> None:
+    """P95 of 15 requests: the client's is the 14th (round(14.25)), the server's bucket holds the
+    15th (the first to reach 14.25); of 1,000 both are the 950th."""
+    assert ranks(0.95, 15, 15) == Ranks(client=14, client_n=15, server=15, server_n=15)
+    assert ranks(0.95, 1000, 1000) == Ranks(950, 1000, 950, 1000)
+    assert ranks(0.99, 1, 1) == Ranks(1, 1, 1, 1)
+
+
+def test_client_below_the_bucket_as_an_earlier_request_is_ranks_apart() -> None:
+    """With few requests the client's P95 may be an earlier request than the one the server's
+    bucket holds: below the bucket, but not a discrepancy, and not agreement; with many requests
+    (same rank) the same figures are a real discrepancy."""
+    verdict, note = judge(3.339, 3.7, 3.63, 3.98, ranks(0.95, 15, 15))
+    assert verdict == RANKS_APART
+    assert note == (
+        "client below the server's bucket (3.63, 3.98] ms, but it is request 14 of 15 and the "
+        "server's bucket holds request 15 of 15: the quantile definitions pick different requests, "
+        "not a discrepancy"
+    )
+    assert judge(3.339, 3.7, 3.63, 3.98, ranks(0.95, 1000, 1000))[0] == CLIENT_BELOW
+    assert judge(3.339, 3.7, 3.63, 3.98, ranks(0.95, 1000, 1010))[0] == CLIENT_BELOW  # 50 above
+    [row] = compare(
+        {"GET /v1/jobs/{job_id}": {"p95_ms": 3.339, "requests": 15, "failures": 0}},
+        {
+            "/v1/jobs/{job_id}": {
+                "p95_ms": 3.7,
+                "p95_lo_ms": 3.63,
+                "p95_hi_ms": 3.98,
+                "requests": 15,
+            }
+        },
+        {"/v1/jobs/{job_id}": [0.00331, 0.00363, 0.00398]},
+        quantiles=("p95",),
+    )
+    assert row["verdict"] == RANKS_APART and row["agrees"] is False
+    assert row["ranks"] == {"client": 14, "client_n": 15, "server": 15, "server_n": 15}
 
 
 def test_client_far_above_the_servers_bucket_is_time_outside_the_server() -> None:
