@@ -181,9 +181,10 @@ def compare(
 ) -> list[dict[str, Any]]:
     """One row per client entry and quantile that the server also measured.
 
-    `client`: Locust entry → {"p95_ms", ...} (exact); `server`: route or custom entry →
-    {"p95_ms", "p95_lo_ms", "p95_hi_ms", "requests" or "count", ...}; `bounds`: the server's keys → its histogram's finite
-    bucket bounds in seconds (for the distance in buckets, and the bucket where lo/hi are absent).
+    `client`: Locust entry → {"p95_ms", "requests", "failures", ...} (exact); `server`: route or
+    custom entry → {"p95_ms", "p95_lo_ms", "p95_hi_ms", "requests" or "count", ...}; `bounds`: the
+    server's keys → its histogram's finite bucket bounds in seconds (for the distance in buckets,
+    and the bucket where lo/hi are absent).
     """
     rows: list[dict[str, Any]] = []
     for entry, figures in sorted(client.items()):
