@@ -6,7 +6,8 @@ in_flight_at_stop, cut_off}, ``window`` {start, end, steady_start, seconds} (uni
 first request's start to the last response's end, and when all users were first spawned; every
 rate is over ``seconds``, which is also ``duration_s``), ``load_model`` (closed|open) and, for the
 open model, ``arrivals`` {scheduled, sent, late, dropped}, ``llm`` per streamed scenario
-(:func:`agentload.llm.llm_section`),
+(:func:`agentload.llm.llm_section`), ``goodput`` per scenario when the run had SLOs
+(:func:`agentload.slo.goodput_section`),
 ``endpoints`` {"<type> <name>": {requests, failures, error_rate, rps, p50_ms, p90_ms, p95_ms,
 p99_ms, p999_ms, max_ms, avg_ms, failed}}, ``gates`` [{name, expr, observed, passed, ...}],
 ``abort_reason``, ``stress``, ``profile``; extras: ``agent_outcomes`` per scenario, ``load`` (phase
@@ -40,6 +41,7 @@ from agentload.gates import Gate, GateResult, evaluate
 from agentload.knee import degradation_point
 from agentload.latency import FAILED_KEYS, EntryLatency
 from agentload.llm import llm_section
+from agentload.slo import goodput_section
 from agentload.stats import (
     entry_stats,
     histogram_meta,
@@ -121,8 +123,11 @@ def build_summary(
         "profile": dict(profile) if profile is not None else None,
     }
     summary.update(load_model_section(final))
+    seconds = window["seconds"] if window else duration
     if final.get("llm"):
-        summary["llm"] = llm_section(final["llm"], window["seconds"] if window else duration)
+        summary["llm"] = llm_section(final["llm"], seconds)
+    if final.get("slo"):
+        summary["goodput"] = goodput_section(final.get("llm") or {}, final["slo"], seconds)
     if server_side is not None:
         summary["server_side"] = dict(server_side)
     if phase == "load" and timeline:

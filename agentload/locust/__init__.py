@@ -56,6 +56,11 @@ def _add_options(parser: Any, **_kw: Any) -> None:
         default="",
         help="Model name for {model} in the description's templates",
     )
+    group.add_argument(
+        "--agentload-slo",
+        default="",
+        help="Per-request SLOs in ms for goodput, e.g. ttft=500,tpot=50,e2e=10000 (off if empty)",
+    )
     # Let the web UI pick user classes (per scenario, mixed, open model) without --class-picker.
     parser.set_defaults(class_picker=True)
 

@@ -30,7 +30,7 @@ from agentload.apis.model import Job, Scenario
 from agentload.apis.plan import RunScenario
 from agentload.apis.templates import fill
 from agentload.apis.verdicts import SUCCESS, Verdict
-from agentload.llm import stream_metrics
+from agentload.llm import StreamMetrics, stream_metrics
 from agentload.locust import llm_metrics, outcomes
 from agentload.locust.entries import failure_verdict, fire
 from agentload.locust.window import track
@@ -42,13 +42,21 @@ _TRANSIENT = (0, 429, 502, 503, 504)
 def run_scenario(user: Any, sc: RunScenario, started_at: float | None = None) -> None:
     """Make one call of ``sc`` and record its agent outcome."""
     values = sc.values(user.rng, user.plan.model)
+    start = started_at if started_at is not None else time.perf_counter()
+    metrics: StreamMetrics | None = None
     if sc.job is not None:
         verdict = _job(user, sc, sc.job, values)
     elif sc.stream_share > 0 and user.rng.random() < sc.stream_share:
-        verdict = _stream(user, sc, values, started_at)
+        verdict, metrics = _stream(user, sc, values, started_at)
     else:
         verdict = _plain(user, sc.spec, values, started_at)
     outcomes.record(user.environment, sc.name, verdict.outcome)
+    if metrics is not None:
+        llm_metrics.count_goodput(sc.name, verdict.ok, metrics.e2e_ms, metrics.ttft_ms,
+                                  metrics.tpot_ms)  # fmt: skip
+    else:  # a plain answer's first token comes with it; a job's E2E is its time to complete
+        e2e = (time.perf_counter() - start) * 1000
+        llm_metrics.count_goodput(sc.name, verdict.ok, e2e, None if sc.job else e2e)
 
 
 def _url(spec: Scenario, values: dict[str, Any]) -> str:
@@ -102,7 +110,7 @@ def judge_answer(resp: Any, spec: Scenario, checks: bool = True) -> tuple[Verdic
 
 def _stream(
     user: Any, sc: RunScenario, values: dict[str, Any], started_at: float | None
-) -> Verdict:
+) -> tuple[Verdict, StreamMetrics | None]:
     spec = sc.spec
     assert spec.stream is not None
     args = _send_args(spec, values)
@@ -123,14 +131,14 @@ def _stream(
         if failed:
             resp.failure(verdict.reason)
     if reader.first_token is None:
-        return verdict
+        return verdict, None
     metrics = stream_metrics(started, ended, reader.token_times, reader.tokens, reader.usage)
     fire(user, "TTFT", sc.name, (reader.first_token - started) * 1000)
     if metrics.tpot_ms is not None:
         fire(user, "TPOT", sc.name, metrics.tpot_ms)
     if not failed:
         llm_metrics.record(sc.name, metrics)
-    return verdict
+    return verdict, metrics
 
 
 def _read(resp: Any, reader: StreamReader) -> None:

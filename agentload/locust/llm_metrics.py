@@ -4,14 +4,37 @@
 token counts (:class:`agentload.llm.StreamMetrics`) as plain nested counts, which a worker sends
 on each report and the master adds up (:class:`agentload.locust.counters.DistributedCounters`);
 ``totals()`` gives them (final.json's ``llm``), :func:`agentload.llm.llm_section` reads them.
+With SLOs configured (``--agentload-slo``), ``count_goodput`` counts every call of a scenario
+and those meeting all SLOs (:mod:`agentload.slo`) in the same counts.
 """
 
 from __future__ import annotations
 
 from agentload.llm import TOKENS, StreamMetrics, bucket_counts, token_counts
 from agentload.locust.counters import Counts, DistributedCounters
+from agentload.slo import GOODPUT, meets
 
 _COUNTERS = DistributedCounters("agentload_llm")
+#: The run's SLOs in ms (``--agentload-slo``), set at init; empty: goodput is not counted.
+SLOS: dict[str, float] = {}
+
+
+def configure(slos: dict[str, float]) -> None:
+    """Count goodput against ``slos`` (``{metric: limit_ms}``) from now on."""
+    SLOS.clear()
+    SLOS.update(slos)
+
+
+def count_goodput(
+    scenario: str, ok: bool, e2e_ms: float, ttft_ms: float | None, tpot_ms: float | None = None
+) -> None:
+    """Count one call of ``scenario`` and whether it met every SLO (nothing without SLOs)."""
+    if not SLOS:
+        return
+    group = f"{GOODPUT} {scenario}"
+    _COUNTERS.add(group, "requests")
+    if meets(SLOS, ok, e2e_ms, ttft_ms, tpot_ms):
+        _COUNTERS.add(group, "met")
 
 
 def record(scenario: str, metrics: StreamMetrics) -> None:

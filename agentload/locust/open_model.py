@@ -1,13 +1,15 @@
-"""Open-model pacing for ``OpenModelUser``: wait for the next intended arrival, count lateness.
+"""Open-model pacing for ``OpenModelUser``: take the next intended arrival, count lateness.
 
-Each user follows its own :class:`agentload.scenarios.arrivals.ArrivalSchedule` at
-``rate_per_s / users``. ``ArrivalClock.next_start()`` sleeps until the next intended start and
-returns it (a ``time.perf_counter()`` value); the user measures the request's latency *from that
-instant*, so time spent waiting for a stalled server counts. An arrival that comes while the user
-is still busy with the previous request is sent at once and counted ``late``; one that is more
-than ``max_lag_s`` overdue is skipped and counted ``dropped`` (the pool is too small for the
-rate, or the server has stalled for longer than ``max_lag_s``); the user records each dropped
-arrival as a failure of its scenario's entry, its latency the lag at which it was given up.
+Each load-generating process keeps one :class:`agentload.scenarios.arrivals.ArrivalSchedule` at
+its share of the rate (``rate_per_s / processes``), shared by its users: a free user takes the
+next arrival, sleeps until its intended start and returns it (a ``time.perf_counter()`` value);
+the user measures the request's latency *from that instant*, so time spent waiting for a stalled
+server counts. An arrival whose time has passed when a user takes it (every user was busy) is
+sent at once and counted ``late``; one more than ``max_lag_s`` overdue is skipped and counted
+``dropped`` (the pool is too small for the rate, or the server has stalled for longer than
+``max_lag_s``); the user records each dropped arrival as a failure of its scenario's entry, its
+latency the lag at which it was given up. The open-model shape grows the pool (bounded by
+``max_users``) while arrivals run late.
 ``totals(environment) -> {"late", "dropped", "sent"}``, summed over workers on the master.
 """
 
@@ -20,6 +22,7 @@ from typing import Any
 import gevent
 
 from agentload.locust.counters import DistributedCounters
+from agentload.locust.hooks import listen
 from agentload.scenarios.arrivals import ArrivalSchedule, OpenModelPlan
 
 LATE_AFTER_S = 0.01
@@ -34,18 +37,17 @@ def totals(environment: Any) -> dict[str, int]:
 
 
 class ArrivalClock:
-    """One user's arrival schedule, anchored when the user starts."""
+    """One process's arrival schedule, anchored when its first user takes an arrival."""
 
     def __init__(self, plan: OpenModelPlan, rng: random.Random) -> None:
-        self._schedule = ArrivalSchedule(plan.arrival, plan.per_user_rate, rng)
+        self._schedule = ArrivalSchedule(plan.arrival, plan.per_process_rate, rng)
         self._max_lag_s = plan.max_lag_s
         self._origin = time.perf_counter()
-        self.dropped: list[float] = []
 
-    def next_start(self) -> float:
-        """Sleep until the next arrival that is not dropped; return its intended start. The lags
-        (s) of the arrivals dropped on the way are in ``dropped`` until the next call."""
-        self.dropped = []
+    def next_start(self) -> tuple[float, list[float]]:
+        """Sleep until the next arrival that is not dropped; return its intended start and the
+        lags (s) of the arrivals dropped on the way."""
+        dropped: list[float] = []
         while True:
             intended = self._origin + self._schedule.next_offset()
             lag = time.perf_counter() - intended
@@ -54,10 +56,29 @@ class ArrivalClock:
                 break
             if lag > self._max_lag_s:
                 _COUNTERS.add(_GROUP, "dropped")
-                self.dropped.append(lag)
+                dropped.append(lag)
                 continue
             if lag > LATE_AFTER_S:
                 _COUNTERS.add(_GROUP, "late")
             break
         _COUNTERS.add(_GROUP, "sent")
-        return intended
+        return intended, dropped
+
+
+_clock: ArrivalClock | None = None
+
+
+def shared_clock(plan: OpenModelPlan, rng: random.Random) -> ArrivalClock:
+    """This process's clock for the current test (made by the first user that asks)."""
+    global _clock
+    if _clock is None:
+        _clock = ArrivalClock(plan, rng)
+    return _clock
+
+
+def _on_test_start(**_kw: Any) -> None:
+    global _clock
+    _clock = None
+
+
+listen("test_start", _on_test_start)

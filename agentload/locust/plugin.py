@@ -28,10 +28,11 @@ from agentload.apis.load import DEFAULT_API, load_description
 from agentload.apis.plan import ApiPlan, resolve
 from agentload.errors import ConfigError
 from agentload.files import find
-from agentload.locust import client_metrics, timeline
+from agentload.locust import client_metrics, llm_metrics, timeline
 from agentload.locust.hooks import listen
 from agentload.scenarios.arrivals import OpenModelPlan, resolve_plan
 from agentload.scenarios.config import load_scenario_config
+from agentload.slo import from_option
 
 API_ENV = "AGENTLOAD_API"
 
@@ -116,6 +117,10 @@ def _on_init(environment: Any, **_kw: Any) -> None:
     except ConfigError as exc:
         quiet = getattr(options, "worker", False) and getattr(options, "processes", None)
         _fail(str(exc), quiet=bool(quiet))  # once: --processes children stay quiet
+    try:
+        llm_metrics.configure(from_option(getattr(options, "agentload_slo", "") or ""))
+    except ConfigError as exc:
+        _fail(str(exc))
     _apply_class_weights(environment, _settings.plan)
     if getattr(options, "worker", False):
         return

@@ -132,6 +132,7 @@ class TimelineRecorder:
             "open_model": open_model.totals(self.environment),
             "window": WINDOW.to_json(),
             "llm": llm_metrics.totals(),
+            "slo": dict(llm_metrics.SLOS),
         }
         target = self.out_dir / "final.json"
         tmp = target.with_suffix(".json.tmp")

@@ -18,7 +18,7 @@ from agentload.apis.model import ThinkTime
 from agentload.apis.plan import RunScenario
 from agentload.locust.calls import run_scenario
 from agentload.locust.entries import fire
-from agentload.locust.open_model import ArrivalClock
+from agentload.locust.open_model import shared_clock
 from agentload.locust.plugin import settings, user_rng
 
 
@@ -62,13 +62,13 @@ class OpenModelUser(AgentUser):
 
     def on_start(self) -> None:
         self.open_plan = settings().open_model
-        self.clock = ArrivalClock(self.open_plan, self.rng)
+        self.clock = shared_clock(self.open_plan, self.rng)
 
     @task
     def arrive(self) -> None:
-        started_at = self.clock.next_start()
+        started_at, dropped = self.clock.next_start()
         scenario = self.plan.scenarios[self.open_plan.scenario]
-        for lag in self.clock.dropped:  # arrivals given up count as failures of the entry
+        for lag in dropped:  # arrivals given up count as failures of the entry
             reason = f"arrival dropped: {lag:.2f}s late (max_lag_s {self.open_plan.max_lag_s:g})"
             fire(self, scenario.spec.method, scenario.spec.path, lag * 1000, reason)
         run_scenario(self, scenario, started_at=started_at)

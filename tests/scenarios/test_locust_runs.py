@@ -207,7 +207,14 @@ def test_dropped_arrivals_are_failures_of_their_entry_and_in_the_summary(
     config = write_config(tmp_path / "open.toml", "weights = {status = 1}\n")
     out = tmp_path / "run"
     shape = json.dumps(
-        {"rate_per_s": 2000, "duration_s": 2, "arrival": "constant", "users": 1, "max_lag_s": 0.05}
+        {
+            "rate_per_s": 2000,
+            "duration_s": 2,
+            "arrival": "constant",
+            "users": 1,
+            "max_users": 1,
+            "max_lag_s": 0.05,
+        }
     )
     args = ["-f", f"{LOCUSTFILE},{ROOT / 'agentload/shapes/open_model.py'}",
             "--host", service.url, "--scenario-config", str(config), "OpenModelUser"]  # fmt: skip
