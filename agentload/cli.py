@@ -26,7 +26,7 @@ app = typer.Typer(
 )
 
 PHASE_HELP = (
-    "Phase to run: smoke, load, stress or profile (a profile looked up in ./profiles/, then "
+    "Phase to run: smoke, load, stress, profile or rate (a profile looked up in ./profiles/, then "
     "among the stock ones), or the path of a profile TOML of your own."
 )
 
@@ -146,6 +146,21 @@ def run(
             'completions" (default: the first scenario of the phase).'
         ),
     ] = None,
+    rate: Annotated[
+        float | None,
+        typer.Option(help="rate: arrivals per second (the open model), e.g. --rate 20."),
+    ] = None,
+    arrival: Annotated[
+        str | None,
+        typer.Option(help="rate: how arrivals are spaced, poisson (default) or constant."),
+    ] = None,
+    slo: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A per-request objective for goodput, e.g. --slo ttft=500ms --slo tpot=50ms "
+            "--slo e2e=10s (repeatable; merged over the profile's [slo])."
+        ),
+    ] = None,
     locustfile: Annotated[
         Path | None,
         typer.Option(
@@ -199,6 +214,9 @@ def run(
             api=api,
             model=model,
             entry=entry,
+            rate=rate,
+            arrival=arrival,
+            slo=tuple(slo or ()),
             locustfile=locustfile,
             user_classes=tuple(user_class or ()),
             locust_args=tuple(locust_args),

@@ -47,6 +47,9 @@ class RunConfig:
     api: str | None = None
     model: str | None = None
     entry: str | None = None
+    rate: float | None = None
+    arrival: str | None = None
+    slo: tuple[str, ...] = ()
     locustfile: Path | None = None
     user_classes: tuple[str, ...] = ()
     locust_args: tuple[str, ...] = ()

@@ -49,6 +49,7 @@ class LocustPlan:
     api: Path | None = None
     phase: str = ""
     model: str = ""
+    slo: str = ""
     locustfile: Path | None = None
     extra_args: tuple[str, ...] = ()
 
@@ -108,6 +109,8 @@ def build_commands(plan: LocustPlan) -> Commands:
         shared += ["--agentload-phase", plan.phase]
     if plan.model:
         shared += ["--model", plan.model]
+    if plan.slo:
+        shared += ["--agentload-slo", plan.slo]
     shared += list(plan.extra_args)
     out_dir = plan.out_dir.absolute()  # Locust runs in the user's folder: every path absolute
     main = base + shared + [

@@ -76,7 +76,13 @@ class Orchestrator:
         """Load the profile and gates, check `--host`, create the results folder. ConfigError."""
         cfg = self.config
         base = load_profile(cfg.phase)
-        overrides: dict[str, Any] = {"spawn_rate": cfg.spawn_rate, "gates": list(cfg.gates)}
+        overrides: dict[str, Any] = {
+            "spawn_rate": cfg.spawn_rate,
+            "gates": list(cfg.gates),
+            "rate": cfg.rate,
+            "arrival": cfg.arrival,
+            "slo": list(cfg.slo),
+        }
         if base.profile is None:
             overrides.update(users=cfg.users, duration=cfg.duration)
         self.profile = apply_overrides(base, overrides)

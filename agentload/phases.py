@@ -33,6 +33,7 @@ from agentload.locust_runner import (
 from agentload.profiler import ProfileError, PySpy
 from agentload.profiles import scenario_config_path
 from agentload.resources import read_samples, saturated_first
+from agentload.slo import to_option
 from agentload.stats import read_jsonl, read_timeline
 from agentload.summary import build_summary
 
@@ -66,6 +67,7 @@ def _plan(orch: Orchestrator, out_dir: Path, **kwargs: Any) -> LocustPlan:
         api=api.path if api is not None else None,
         phase=profile.phase,
         model=cfg.model or "",
+        slo=to_option(orch.profile.slos),
         locustfile=orch.user_locustfile,
         extra_args=cfg.locust_args,
         workers=cfg.workers,
@@ -77,9 +79,14 @@ def _plan(orch: Orchestrator, out_dir: Path, **kwargs: Any) -> LocustPlan:
 
 
 def run_load(orch: Orchestrator) -> None:
-    """smoke and load: the profile's stage table, or its users for its duration."""
+    """smoke, load and rate: the profile's stage table, its users for its duration, or (rate)
+    the open model's arrivals for its duration."""
     profile = orch.profile
-    if profile.shape == "stages":
+    if profile.shape == "open_model":
+        total = profile.duration_s
+        table = {**profile.shape_table(), "processes": max(1, orch.config.workers)}
+        plan = _plan(orch, orch.out_dir, shape="open_model", shape_table=table)
+    elif profile.shape == "stages":
         table = profile.shape_table()
         total = sum(float(s["duration"]) for s in table["stages"])
         plan = _plan(orch, orch.out_dir, shape="stages", shape_table=table)

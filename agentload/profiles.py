@@ -13,6 +13,8 @@ seconds in ``*_s`` fields. Overrides from the CLI (``users``, ``spawn_rate``, ``
   the last step reaches ``users``.
 - ``spawn_rate``: replaces the spawn rate of the run and of every stage.
 - ``gates``: added to the profile's gates.
+- ``rate``, ``arrival`` (open model only) and ``slo`` (``["ttft=500ms"]``, merged over the
+  profile's ``slo`` table).
 
 A profile is found with :func:`agentload.files.find`: a path as given, else
 ``./profiles/<name>.toml``, else the stock ``agentload/data/profiles/<name>.toml``. Its
@@ -25,7 +27,9 @@ API: ``load_profile(name_or_path, overrides=None) -> Profile`` (ConfigError nami
 ``profile_from_dict(data, source=..., overrides=None)``, ``apply_overrides(profile, overrides)``,
 ``profile_path(name_or_path)``, ``scenario_config_path(profile)``;
 ``Profile.shape_table()`` is the ``AGENTLOAD_SHAPE`` JSON for agentload/shapes/,
-``Profile.peak_users``; ``PHASES``, ``PROFILES_DIR`` (the stock profiles).
+``Profile.peak_users``; ``PHASES``, ``PROFILES_DIR`` (the stock profiles);
+``check_worker_steps(profile, workers)`` (ConfigError when stress steps are too short for
+``--workers``, to be called once the overrides are applied, before any load).
 """
 
 from __future__ import annotations
@@ -51,9 +55,12 @@ from agentload.durations import parse_duration
 from agentload.errors import ConfigError
 from agentload.files import PACKAGE_DATA, find, is_explicit_path
 from agentload.gates import parse_gate
+from agentload.slo import parse_slos
 
 PROFILES_DIR = PACKAGE_DATA / "profiles"
-PHASES = ("smoke", "load", "stress", "profile")
+WORKER_REPORT_INTERVAL_S = 3.0  # Locust's WORKER_REPORT_INTERVAL (not imported: no gevent here)
+MIN_REPORT_INTERVALS = 3
+PHASES = ("smoke", "load", "stress", "profile", "rate")
 DURATION_FORM = 'expected a duration such as "30s", "5m", "1h30m" or a number of seconds'
 
 
@@ -120,6 +127,19 @@ class ProfileParams(_Model):
     native: bool = False
 
 
+class RateParams(_Model):
+    """The open model (``agentload run rate``): ``rate_per_s`` arrivals, ``poisson`` or
+    ``constant``, each timed from its intended start; a pool of ``users`` (0: sized from the
+    rate) grown up to ``max_users`` while arrivals run late; an arrival more than ``max_lag_s``
+    late is dropped and fails its entry."""
+
+    rate_per_s: Positive = 10.0
+    arrival: Literal["poisson", "constant"] = "poisson"
+    users: int = Field(default=0, ge=0, le=10_000)
+    max_users: int = Field(default=1000, ge=1, le=10_000)
+    max_lag_s: Seconds = _dur("max_lag", 5.0)
+
+
 class AbortParams(_Model):
     """Early abort (k6 abortOnFail + delayAbortEval): after ``grace_s``, check every
     ``interval_s`` and abort when one of ``gates`` (default: all the profile's gates) fails."""
@@ -139,9 +159,11 @@ class Profile(_Model):
     duration_s: Seconds = _dur("duration")
     scenario_config: str = Field(min_length=1)
     user_classes: list[str] = Field(min_length=1)
-    shape: Literal["stages", "stress", "none"] = "none"
+    shape: Literal["stages", "stress", "open_model", "none"] = "none"
     stages: list[Stage] = Field(default_factory=list)
     stress: StressParams | None = None
+    rate: RateParams | None = None
+    slo: dict[str, str] = Field(default_factory=dict)
     profile: ProfileParams | None = None
     gates: list[str] = Field(default_factory=list)
     abort: AbortParams | None = None
@@ -157,12 +179,28 @@ class Profile(_Model):
                 raise ValueError(str(exc)) from None
         return gates
 
+    @field_validator("slo")
+    @classmethod
+    def _slo_parses(cls, slo: dict[str, str]) -> dict[str, str]:
+        try:
+            parse_slos(f"{metric}={limit}" for metric, limit in slo.items())
+        except ConfigError as exc:
+            raise ValueError(str(exc).removeprefix("--slo ")) from None
+        return slo
+
+    @property
+    def slos(self) -> dict[str, float]:
+        """The SLOs in ms (``{"ttft": 500.0}``)."""
+        return parse_slos(f"{metric}={limit}" for metric, limit in self.slo.items())
+
     @model_validator(mode="after")
     def _shape_params(self) -> Profile:
         if self.shape == "stages" and not self.stages:
             raise ValueError('shape "stages" needs a [[stages]] table')
         if self.shape == "stress" and self.stress is None:
             raise ValueError('shape "stress" needs a [stress] table')
+        if self.shape == "open_model" and self.rate is None:
+            raise ValueError('shape "open_model" needs a [rate] table')
         total = sum(s.duration_s for s in self.stages)
         if self.shape == "stages" and abs(total - self.duration_s) > 1e-6:
             raise ValueError(
@@ -191,7 +229,32 @@ class Profile(_Model):
             return {"stages": [_stage_json(s) for s in self.stages]}
         if self.shape == "stress" and self.stress is not None:
             return {"stress": self.stress.model_dump()}
+        if self.shape == "open_model" and self.rate is not None:
+            return {**self.rate.model_dump(), "duration_s": self.duration_s}
         return {}
+
+
+def check_worker_steps(profile: Profile, workers: int) -> None:
+    """With ``--workers``, each stress step's measured part (``step_duration_s - warmup_s``)
+    must span at least ``MIN_REPORT_INTERVALS`` worker reports: the workers' requests reach the
+    master every ``WORKER_REPORT_INTERVAL_S``, so a step's figures come up to one interval
+    after it ends, and a shorter step would be decided on after the next one began measuring.
+    ConfigError in one line otherwise (nothing to check without workers or stress steps)."""
+    stress = profile.stress
+    if profile.profile is not None:  # the profile phase searches unless told the knee
+        searching = profile.profile.knee_users is None
+    else:
+        searching = profile.shape == "stress"
+    if workers <= 0 or stress is None or not searching:
+        return
+    measured = stress.step_duration_s - stress.warmup_s
+    needed = MIN_REPORT_INTERVALS * WORKER_REPORT_INTERVAL_S
+    if measured < needed:
+        raise ConfigError(
+            f"{profile.phase}: step_duration_s - warmup_s = {measured:g}s is shorter than "
+            f"{MIN_REPORT_INTERVALS} worker report intervals ({needed:g} s) with --workers; "
+            "raise step_duration_s (or --duration)"
+        )
 
 
 def _stage_json(stage: Stage) -> dict[str, Any]:
@@ -264,7 +327,7 @@ def profile_from_dict(
 
 def apply_overrides(profile: Profile, overrides: Mapping[str, Any]) -> Profile:
     """Apply ``users``, ``spawn_rate``, ``duration`` and ``gates`` (None values are ignored)."""
-    known = {"users", "spawn_rate", "duration", "gates"}
+    known = {"users", "spawn_rate", "duration", "gates", "rate", "arrival", "slo"}
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise ConfigError(f"unknown override(s) {unknown}, expected {sorted(known)}")
@@ -294,12 +357,47 @@ def apply_overrides(profile: Profile, overrides: Mapping[str, Any]) -> Profile:
                 update={"hold_s": hold, "warmup_s": warmup}
             )
         update.update(_scale_duration(profile, update, search))
+    update.update(_open_model_overrides(profile, overrides, users))
+    if overrides.get("slo"):
+        given = {}
+        for item in overrides["slo"]:
+            metric = item.partition("=")[0].strip().lower()
+            parse_slos([item])
+            given[metric] = item.partition("=")[2].strip()
+        update["slo"] = {**profile.slo, **given}
     if overrides.get("gates"):
         extra = list(overrides["gates"])
         for expr in extra:
             parse_gate(expr)
         update["gates"] = [*profile.gates, *extra]
     return profile.model_copy(update=update) if update else profile
+
+
+def _open_model_overrides(
+    profile: Profile, overrides: Mapping[str, Any], users: int | None
+) -> dict[str, Any]:
+    """``--rate``, ``--arrival`` and ``--users`` (the first pool) of an open-model profile."""
+    rate = _positive_float(overrides.get("rate"), "--rate")
+    arrival = overrides.get("arrival")
+    if rate is None and arrival is None and users is None:
+        return {}
+    if profile.rate is None:
+        if rate is None and arrival is None:
+            return {}
+        raise ConfigError(
+            f"--rate/--arrival: phase {profile.phase!r} is closed-loop, expected the rate phase"
+        )
+    if arrival is not None and arrival not in ("poisson", "constant"):
+        raise ConfigError(f"--arrival: got {arrival!r}, expected poisson or constant")
+    changes: dict[str, Any] = {}
+    if rate is not None:
+        changes["rate_per_s"] = rate
+    if arrival is not None:
+        changes["arrival"] = arrival
+    if users is not None:
+        changes["users"] = users
+        changes["max_users"] = max(users, profile.rate.max_users)
+    return {"rate": profile.rate.model_copy(update=changes)}
 
 
 def _scale_users(profile: Profile, users: int) -> dict[str, Any]:

@@ -12,6 +12,9 @@ Grammar (one expression per gate)::
             | dropped_rate                               open model: dropped / scheduled arrivals,
                                                          unit % (or a fraction); no entry
             | knee_found                                 a flag: 1 (true) or 0 (false)
+            | goodput                                    share of calls meeting every SLO, unit %
+            | output_tokens_per_s | total_tokens_per_s   streamed tokens over the window
+            | max_rate_under_slo                         the sweep's highest rate under SLO
     flag   := knee_found
     op     := < | <= | > | >= | == | !=
 
@@ -24,7 +27,10 @@ successful rps), ``peak_error_rate < 5%`` (at the knee, or the largest step when
 ``knee_found`` (from ``summary["stress"]``: the stress phase's search, or the profile phase's
 own; a search without a knee fails ``knee_rps`` and ``knee_found`` with ``no knee: not saturated
 up to N users (X rps)``), ``dropped_rate < 1%`` (from ``summary["arrivals"]``; a closed-loop
-run fails it with ``no arrivals: the run was closed-loop``).
+run fails it with ``no arrivals: the run was closed-loop``); LLM figures (``llm``):
+``p95(ttft:chat) < 500ms`` (also ``itl:``, ``tpot:``, ``e2e:``; p50/p90/p95/p99/avg),
+``output_tokens_per_s >= 200`` (or ``(SCENARIO)``), ``goodput(chat) >= 90%`` (``summary
+["goodput"]``; no entry: over all scenarios; ``*``: each), ``max_rate_under_slo >= 5``.
 
 The entry ``*`` means each one: ``p95(*) < 5s`` and ``error_rate(*) < 1%`` are evaluated for
 every HTTP entry of the run (request type an HTTP method; not the TTFT/TPOT/TTC timings),
@@ -35,7 +41,7 @@ stock profiles gate any API without naming its routes.
 Modules: ``grammar`` (metrics, ``Gate``, ``parse_gate``, ``format_value``), ``evaluate``
 (``evaluate``, ``expand``, ``should_abort``), and one observer per family of figures: ``client``
 (totals, endpoints, agent outcomes), ``server`` (the Prometheus view), ``stress`` (the knee
-search), ``arrivals`` (the open model).
+search), ``arrivals`` (the open model), ``llm`` (streams, goodput, the sweep).
 
 API: ``parse_gate(expr) -> Gate`` (ConfigError), ``parse_gates(exprs)``,
 ``evaluate(gates, summary, strict=True) -> list[GateResult]`` (GateResult: name, expr, observed,

@@ -10,7 +10,15 @@ from typing import Any
 from agentload.errors import ConfigError
 from agentload.gates.arrivals import observe_arrivals
 from agentload.gates.client import Observed, observe_client
-from agentload.gates.grammar import EVERY, STRESS_METRICS, Gate, format_value, limit
+from agentload.gates.grammar import (
+    EVERY,
+    LLM_METRICS,
+    STRESS_METRICS,
+    Gate,
+    format_value,
+    limit,
+)
+from agentload.gates.llm import is_stream_entry, observe_llm
 from agentload.gates.server import observe_server
 from agentload.gates.stress import observe_stress
 
@@ -74,6 +82,8 @@ def observe(gate: Gate, summary: Mapping[str, Any]) -> Observed:
         return observe_stress(gate, summary)
     if gate.metric == "dropped_rate":
         return observe_arrivals(gate, summary)
+    if gate.metric in LLM_METRICS or (not gate.server and is_stream_entry(gate.entry)):
+        return observe_llm(gate, summary)
     if gate.server:
         return observe_server(gate, summary)
     return observe_client(gate, summary)
@@ -89,6 +99,8 @@ def expand(gates: Sequence[Gate], summary: Mapping[str, Any]) -> list[Gate]:
             continue
         if gate.metric == "agent_success_rate":
             names = sorted(summary.get("agent_outcomes") or {})
+        elif gate.metric == "goodput":
+            names = sorted(summary.get("goodput") or {})
         else:
             names = sorted(k for k in summary.get("endpoints") or {} if _is_http(k))
         if not names and gate.metric == "agent_success_rate" and summary.get("endpoints"):

@@ -14,15 +14,23 @@ from dataclasses import dataclass
 from agentload.errors import ConfigError
 
 LATENCY_METRICS = ("p50", "p90", "p95", "p99", "max", "avg")
-RATE_METRICS = ("error_rate", "agent_success_rate", "dropped_rate", "peak_error_rate")
+RATE_METRICS = ("error_rate", "agent_success_rate", "dropped_rate", "peak_error_rate", "goodput")
 COUNT_METRICS = ("rps", "requests", "failures")
+#: LLM figures (``summary["llm"]``, ``summary["sweep"]``): plain numbers, no ``server.``.
+LLM_METRICS = ("output_tokens_per_s", "total_tokens_per_s", "goodput", "max_rate_under_slo")
 #: The stress search's results (``summary["stress"]``): no entry, no ``server.``.
 STRESS_METRICS = ("knee_rps", "max_rps", "peak_error_rate", "knee_found")
 #: Metrics of the whole run only (no entry, no ``server.``).
-RUN_METRICS = (*STRESS_METRICS, "dropped_rate")
+RUN_METRICS = (*STRESS_METRICS, "dropped_rate", "max_rate_under_slo")
 #: True/false metrics: the bare name means ``name == true``.
 FLAG_METRICS = ("knee_found",)
-METRICS = LATENCY_METRICS + RATE_METRICS + COUNT_METRICS + ("knee_rps", "max_rps", "knee_found")
+METRICS = (
+    LATENCY_METRICS
+    + RATE_METRICS
+    + COUNT_METRICS
+    + ("knee_rps", "max_rps", "knee_found", "output_tokens_per_s", "total_tokens_per_s")
+    + ("max_rate_under_slo",)
+)
 EVERY = "*"
 EXPECTED_FORM = (
     'expected "<metric>[(<entry>)] <op> <number>[ms|s|%]", e.g. "p95(POST /v1/chat/completions) '
@@ -102,6 +110,8 @@ def parse_gate(expr: str) -> Gate:
         raise ConfigError(
             f"gate {expr!r}: {metric} needs an entry, e.g. {metric}(POST /v1/chat/completions)"
         )
+    if metric in LLM_METRICS and match["server"]:
+        raise ConfigError(f"gate {expr!r}: {metric} is a client figure, written without server.")
     if metric in RUN_METRICS and (entry is not None or match["server"]):
         raise ConfigError(
             f"gate {expr!r}: {metric} is a figure of the whole run, written without "

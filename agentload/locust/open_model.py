@@ -43,13 +43,17 @@ class ArrivalClock:
         self._schedule = ArrivalSchedule(plan.arrival, plan.per_process_rate, rng)
         self._max_lag_s = plan.max_lag_s
         self._origin = time.perf_counter()
+        self._end = self._origin + plan.duration_s
 
-    def next_start(self) -> tuple[float, list[float]]:
-        """Sleep until the next arrival that is not dropped; return its intended start and the
-        lags (s) of the arrivals dropped on the way."""
+    def next_start(self) -> tuple[float | None, list[float]]:
+        """Sleep until the next arrival that is not dropped; return its intended start (None when
+        the schedule has ended: the plan's duration is over) and the lags (s) of the arrivals
+        dropped on the way."""
         dropped: list[float] = []
         while True:
             intended = self._origin + self._schedule.next_offset()
+            if intended > self._end:
+                return None, dropped
             lag = time.perf_counter() - intended
             if lag <= 0:
                 gevent.sleep(-lag)

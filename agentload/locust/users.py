@@ -11,11 +11,13 @@
 from __future__ import annotations
 
 from locust import FastHttpUser, constant, task
+from locust.exception import StopUser
 
 from typing import Any
 
 from agentload.apis.model import ThinkTime
 from agentload.apis.plan import RunScenario
+from agentload.locust import llm_metrics
 from agentload.locust.calls import run_scenario
 from agentload.locust.entries import fire
 from agentload.locust.open_model import shared_clock
@@ -71,6 +73,9 @@ class OpenModelUser(AgentUser):
         for lag in dropped:  # arrivals given up count as failures of the entry
             reason = f"arrival dropped: {lag:.2f}s late (max_lag_s {self.open_plan.max_lag_s:g})"
             fire(self, scenario.spec.method, scenario.spec.path, lag * 1000, reason)
+            llm_metrics.count_goodput(scenario.name, False, lag * 1000, None)
+        if started_at is None:  # the schedule is over: nothing more to send
+            raise StopUser()
         run_scenario(self, scenario, started_at=started_at)
 
 

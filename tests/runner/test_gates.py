@@ -464,3 +464,63 @@ def test_peak_error_rate_is_at_the_knee_or_the_largest_step_when_not_saturated()
     broke = {**NO_KNEE, "not_saturated": None, "stop_reason": "error rate 50.0% > 5.0% at 2 users"}
     [result] = evaluate(gate, {**SUMMARY, "stress": broke})
     assert result.observed is None and "no knee (stopped: error rate 50.0%" in result.reason
+
+
+LLM_SUMMARY = {
+    "endpoints": {},
+    "totals": {},
+    "llm": {
+        "chat": {
+            "ttft_ms": {"p50": 210.0, "p95": 240.0, "mean": 215.0},
+            "itl_ms": {"p95": 12.0},
+            "output_tokens_per_s": 300.0,
+            "total_tokens_per_s": 500.0,
+        },
+        "code": {"output_tokens_per_s": 100.0},
+    },
+    "goodput": {
+        "chat": {"requests": 10, "met": 9, "share": 0.9},
+        "code": {"requests": 10, "met": 10, "share": 1.0},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("expr", "passed", "observed"),
+    [
+        ("p95(ttft:chat) < 500ms", True, 240.0),
+        ("avg(ttft:chat) < 200ms", False, 215.0),
+        ("p95(itl:chat) < 10ms", False, 12.0),
+        ("output_tokens_per_s >= 350", True, 400.0),
+        ("output_tokens_per_s(chat) >= 350", False, 300.0),
+        ("goodput(chat) >= 90%", True, 0.9),
+        ("goodput >= 96%", False, 0.95),
+    ],
+)
+def test_llm_and_goodput_gates_read_the_llm_sections(expr, passed, observed):
+    (result,) = evaluate([parse_gate(expr)], LLM_SUMMARY)
+    assert result.passed is passed and result.observed == pytest.approx(observed)
+
+
+def test_goodput_star_gates_each_scenario_with_slos():
+    results = evaluate([parse_gate("goodput(*) >= 95%")], LLM_SUMMARY)
+    assert [(r.name, r.passed) for r in results] == [("goodput(chat)", False),
+                                                     ("goodput(code)", True)]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("expr", "reason"),
+    [
+        ("goodput(chat) >= 90%", "no SLOs in this run"),
+        ("p95(ttft:chat) < 1s", "no streamed requests in this run"),
+        ("max_rate_under_slo >= 5", "no sweep in this run"),
+    ],
+)
+def test_llm_gates_without_their_data_fail_saying_what_is_missing(expr, reason):
+    (result,) = evaluate([parse_gate(expr)], {"endpoints": {}, "totals": {}})
+    assert not result.passed and result.observed is None and reason in result.reason
+
+
+def test_llm_gates_are_client_figures():
+    with pytest.raises(ConfigError, match="client figure"):
+        parse_gate("server.goodput(chat) >= 90%")
