@@ -14,7 +14,7 @@ merge exactly, by adding counts.
 - :class:`EntryLatency` keeps one entry's successes and failures apart: its percentiles are over
   its successful requests, failed requests have their own (``failed``). :class:`Recording` is
   what a load generator records into per request (a bucket index and a dict increment, about
-  0.2 µs), read out as an ``EntryLatency``.
+  0.2 µs), read out as an ``EntryLatency``; recordings add up exactly (``Recording.add``).
 
 API: ``new()``, ``record(hist, ms)``, ``encode(hist) -> str``, ``decode(text)``,
 ``merge(hists)``, ``from_rounded({ms: count})`` (Locust's rounded histograms, of old timelines),
@@ -294,6 +294,16 @@ class Recording:
         index = ((shift + 1) << _HALF_BITS) + (us >> shift) - _HALF_COUNT
         counts = self.failed if failed else self.ok
         counts[index] = counts.get(index, 0) + 1
+
+    @property
+    def requests(self) -> int:
+        return sum(self.ok.values()) + sum(self.failed.values())
+
+    def add(self, other: Recording) -> None:
+        """Add ``other``'s counts to this one's (exact: same bucket layout everywhere)."""
+        for mine, theirs in ((self.ok, other.ok), (self.failed, other.failed)):
+            for index, n in theirs.items():
+                mine[index] = mine.get(index, 0) + n
 
     def latency(self) -> EntryLatency:
         """The recorded counts as exact histograms (each bucket recorded at its lowest value,
