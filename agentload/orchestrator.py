@@ -169,9 +169,7 @@ class Orchestrator:
         cfg = self.config
         if cfg.host is not None:
             self.target = RemoteTarget(check_host(cfg.host, cfg.allow_remote))
-            if cfg.locustfile is not None:  # no description: ready when the port accepts
-                self.target.ready_path = None
-            if self.api_plan is not None:
+            if self.api_plan is not None:  # else (a locustfile): ready when the port accepts
                 readiness = self.api_plan.description.readiness
                 self.target.ready_path = readiness.path or None
                 self.target.ready_status = readiness.status

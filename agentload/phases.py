@@ -275,12 +275,15 @@ class _Watch:
         self.probe_failures = 0
 
     def target(self) -> None:
-        """A remote target: three failed /readyz probes in a row (2 s apart) abort the run."""
+        """A remote target: three failed probes in a row (2 s apart) of its readiness path (the
+        description's; none: its root) abort the run. Only an unreachable target counts, not
+        the status it answers."""
         if self.orch.config.host is None or time.monotonic() < self.next_probe:
             return
         self.next_probe = time.monotonic() + 2.0
+        path = getattr(self.orch.target, "ready_path", None) or ""
         try:
-            httpx.get(f"{self.plan.host}/readyz", timeout=2.0)
+            httpx.get(f"{self.plan.host}{path}", timeout=2.0)
             self.probe_failures = 0
         except httpx.HTTPError as exc:
             self.probe_failures += 1

@@ -134,7 +134,7 @@ class RemoteTarget:
     url: str
     engine_url: str | None = None
     pids: dict[str, int] = field(default_factory=dict)
-    ready_path: str | None = "/readyz"
+    ready_path: str | None = None  # the description's readiness path; None: a TCP connect
     ready_status: int = 200
 
     def start(self, ready_timeout: float, interrupted: Check | None = None) -> None:
