@@ -4,8 +4,9 @@
 scenario with its effective weight, think time, vars, stream share, timeout and job deadline
 (description, then its ``[phases.PHASE]``, then the scenario config: the later wins; ``weights``
 in an overlay lists the scenarios that run, the others get 0), its dataset loaded, and every
-template checked against the names it may use. Problems raise :class:`PlanError` (exit 2) naming
-the file and field, before any load starts.
+template checked against the names it may use (a ``[scenarios.NAME.synthetic]`` table stands for
+a dataset: its rows are made up, :mod:`agentload.scenarios.synthetic`). Problems raise
+:class:`PlanError` (exit 2) naming the file and field, before any load starts.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from agentload.errors import ConfigError
 from agentload.files import find
 from agentload.scenarios.config import OpenModel, ScenarioConfig
 from agentload.scenarios.datasets import Dataset, DatasetError, load_dataset
+from agentload.scenarios.synthetic import SyntheticDataset, SyntheticError, load_synthetic
 
 BUILTINS = frozenset({"model", "unique"})
 DEFAULT_THINK = ThinkTime()
@@ -45,7 +47,7 @@ class RunScenario:
     stream_share: float
     timeout_s: float
     job: Job | None
-    dataset: Dataset | None
+    dataset: Dataset | SyntheticDataset | None
 
     @property
     def entry(self) -> str:
@@ -76,6 +78,11 @@ class ApiPlan:
     def active(self) -> list[RunScenario]:
         """The scenarios with a weight > 0, in file order."""
         return [sc for sc in self.scenarios.values() if sc.weight > 0]
+
+    def datasets(self) -> dict[str, dict[str, Any]]:
+        """Where each active scenario's rows come from (``describe()`` of its dataset): a JSON
+        Lines file, or synthetic rows with their ``token_rule``, corpus and sample count."""
+        return {sc.name: sc.dataset.describe() for sc in self.active() if sc.dataset is not None}
 
     def auth_headers(self) -> dict[str, str]:
         """The headers every request carries: the description's and the auth secret's."""
@@ -165,7 +172,14 @@ def _run_scenario(name: str, spec: Scenario, overlays: list[Overlay], path: Path
     return RunScenario(name, spec, weight, think, values, share, timeout, job, dataset)
 
 
-def _dataset(spec: Scenario, name: str, path: Path) -> Dataset | None:
+def _dataset(spec: Scenario, name: str, path: Path) -> Dataset | SyntheticDataset | None:
+    if spec.synthetic is not None:
+        try:
+            return load_synthetic(spec.synthetic, path.parent)
+        except SyntheticError as exc:
+            raise PlanError(
+                f'{path}: field "scenarios.{name}.synthetic.{exc.field}": {exc}'
+            ) from None
     if not spec.dataset:
         return None
     where = f'{path}: field "scenarios.{name}.dataset"'

@@ -38,6 +38,10 @@ class Dataset:
             common &= set(row)
         return frozenset(common)
 
+    def describe(self) -> dict[str, Any]:
+        """What the rows are, for a run's metadata: the file and its row count."""
+        return {"kind": "jsonl", "path": str(self.path), "rows": len(self.rows)}
+
     def __len__(self) -> int:
         return len(self.rows)
 
