@@ -26,8 +26,8 @@ app = typer.Typer(
 )
 
 PHASE_HELP = (
-    "Phase to run: smoke, load, stress, profile or rate (a profile looked up in ./profiles/, then "
-    "among the stock ones), or the path of a profile TOML of your own."
+    "Phase to run: smoke, load, stress, profile, rate or sweep (a profile looked up in "
+    "./profiles/, then among the stock ones), or the path of a profile TOML of your own."
 )
 
 
@@ -154,6 +154,17 @@ def run(
         str | None,
         typer.Option(help="rate: how arrivals are spaced, poisson (default) or constant."),
     ] = None,
+    steps: Annotated[
+        int | None,
+        typer.Option(
+            help="sweep: how many open-model rates between the synchronous and "
+            "throughput runs (default 8)."
+        ),
+    ] = None,
+    step_duration: Annotated[
+        str | None,
+        typer.Option(help="sweep: how long each run of the sweep lasts, e.g. 30s."),
+    ] = None,
     slo: Annotated[
         list[str] | None,
         typer.Option(
@@ -217,6 +228,8 @@ def run(
             rate=rate,
             arrival=arrival,
             slo=tuple(slo or ()),
+            steps=steps,
+            step_duration=step_duration,
             locustfile=locustfile,
             user_classes=tuple(user_class or ()),
             locust_args=tuple(locust_args),

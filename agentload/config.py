@@ -50,6 +50,8 @@ class RunConfig:
     rate: float | None = None
     arrival: str | None = None
     slo: tuple[str, ...] = ()
+    steps: int | None = None
+    step_duration: str | None = None
     locustfile: Path | None = None
     user_classes: tuple[str, ...] = ()
     locust_args: tuple[str, ...] = ()

@@ -82,6 +82,8 @@ class Orchestrator:
             "rate": cfg.rate,
             "arrival": cfg.arrival,
             "slo": list(cfg.slo),
+            "steps": cfg.steps,
+            "step_duration": cfg.step_duration,
         }
         if base.profile is None:
             overrides.update(users=cfg.users, duration=cfg.duration)

@@ -16,11 +16,14 @@ import logging
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from agentload import sweep
+from agentload.apis.plan import user_class_name
 from agentload.config import WorkerLossPolicy
 from agentload.errors import ConfigError, RunAborted
 from agentload.gates import evaluate, parse_gates, should_abort
@@ -34,7 +37,7 @@ from agentload.profiler import ProfileError, PySpy
 from agentload.profiles import scenario_config_path
 from agentload.resources import read_samples, saturated_first
 from agentload.slo import to_option
-from agentload.stats import read_jsonl, read_timeline
+from agentload.stats import read_json, read_jsonl, read_timeline
 from agentload.summary import build_summary
 
 if TYPE_CHECKING:
@@ -52,6 +55,8 @@ def run_phase(orch: Orchestrator) -> None:
         run_profile(orch)
     elif profile.shape == "stress":
         orch.sections["stress"] = run_stress(orch, orch.out_dir)
+    elif profile.shape == "sweep":
+        run_sweep(orch)
     else:
         run_load(orch)
 
@@ -143,6 +148,79 @@ def stress_result(
     section = stress_section(steps, knee, reason, saturated, params)
     section["steps_file"] = str(steps_path.relative_to(orch.out_dir))
     return section
+
+
+def run_sweep(orch: Orchestrator) -> None:
+    """A synchronous run, a throughput run (in the results folder itself: the summary's figures
+    and the server-side view are its), then open-model rates between the two, each in
+    ``sweep/NN-.../``; the summary's ``sweep`` section (see :mod:`agentload.sweep`)."""
+    profile, api = orch.profile, orch.api_plan
+    params = profile.sweep
+    assert params is not None
+    if api is None:
+        raise ConfigError("sweep: needs an API description (--api), not --locustfile")
+    scenario = api.open_model.scenario or api.active()[0].name
+    entry, user_class, step = (
+        api.entry_of(scenario),
+        user_class_name(scenario),
+        params.step_duration_s,
+    )
+    section: dict[str, Any] = {
+        "scenario": scenario, "entry": entry, "step_duration_s": step, "slo": profile.slos,
+        "goodput_target": params.goodput_target, "synchronous": None, "throughput": None,
+        "rates": [], "stopped": None, "max_rate_under_slo": None,
+    }  # fmt: skip
+    orch.sections["sweep"] = section
+
+    def closed(folder: Path, users: int) -> dict[str, Any]:
+        plan = _plan(orch, folder, users=users, spawn_rate=max(users, 1), run_time=step)
+        drive(orch, replace(plan, user_classes=(user_class,)), step)
+        return _measured(orch, folder)
+
+    sync = sweep.row("synchronous", None, closed(orch.out_dir / "sweep" / "01-synchronous", 1),
+                     scenario, entry)  # fmt: skip
+    section["synchronous"] = sync
+    log.info("sweep: synchronous %.2f req/s", sync["achieved_rate"] or 0.0)
+    throughput = sweep.row("throughput", None, closed(orch.out_dir, profile.users), scenario, entry)
+    section["throughput"] = throughput
+    log.info("sweep: throughput %.2f req/s with %d users", throughput["achieved_rate"] or 0.0,
+             profile.users)  # fmt: skip
+    rates = sweep.sweep_rates(
+        float(sync["achieved_rate"] or 0.0), float(throughput["achieved_rate"] or 0.0), params.steps
+    )
+    if not rates:
+        section["stopped"] = "the throughput run was not faster than the synchronous one"
+    for index, rate in enumerate(rates, start=3):
+        folder = orch.out_dir / "sweep" / f"{index:02d}-rate-{rate:g}"
+        table = {
+            "rate_per_s": rate, "arrival": params.arrival, "duration_s": step, "users": 0,
+            "max_users": params.max_users, "max_lag_s": params.max_lag_s,
+            "processes": max(1, orch.config.workers),
+        }  # fmt: skip
+        plan = _plan(orch, folder, shape="open_model", shape_table=table)
+        drive(orch, replace(plan, user_classes=("OpenModelUser",)), step)
+        rate_row = sweep.row("rate", rate, _measured(orch, folder), scenario, entry)
+        section["rates"].append(rate_row)
+        log.info("sweep: %g req/s asked, %.2f achieved, goodput %s", rate,
+                 rate_row["achieved_rate"] or 0.0, rate_row["goodput"])  # fmt: skip
+        reason = sweep.breakdown(rate_row, sync, params.max_error_rate, params.max_p95_factor)
+        if reason is not None:
+            section["stopped"] = f"broke down: {reason}"
+            log.warning("sweep: stopping early, %s", reason)
+            break
+    measured = [sync, throughput, *section["rates"]]
+    section["max_rate_under_slo"] = sweep.max_rate_under_slo(measured, params.goodput_target)
+
+
+def _measured(orch: Orchestrator, folder: Path) -> dict[str, Any]:
+    """The summary figures of one Locust run's folder (no gates)."""
+    return build_summary(
+        phase=orch.phase,
+        started_at=orch.started_at,
+        target=orch.target.url if orch.target else "",
+        final=read_json(folder / "final.json"),
+        timeline=read_timeline(folder / "timeline.jsonl"),
+    )
 
 
 def run_profile(orch: Orchestrator) -> None:

@@ -60,7 +60,7 @@ from agentload.slo import parse_slos
 PROFILES_DIR = PACKAGE_DATA / "profiles"
 WORKER_REPORT_INTERVAL_S = 3.0  # Locust's WORKER_REPORT_INTERVAL (not imported: no gevent here)
 MIN_REPORT_INTERVALS = 3
-PHASES = ("smoke", "load", "stress", "profile", "rate")
+PHASES = ("smoke", "load", "stress", "profile", "rate", "sweep")
 DURATION_FORM = 'expected a duration such as "30s", "5m", "1h30m" or a number of seconds'
 
 
@@ -140,6 +140,23 @@ class RateParams(_Model):
     max_lag_s: Seconds = _dur("max_lag", 5.0)
 
 
+class SweepParams(_Model):
+    """The rate sweep (``agentload run sweep``): a synchronous run, a throughput run with the
+    profile's ``users``, then ``steps`` open-model rates evenly between the two, each for
+    ``step_duration_s``; a rate breaks down past ``max_error_rate`` errors or a P95 E2E above
+    ``max_p95_factor`` x the synchronous one; ``max_rate_under_slo`` is the highest rate whose
+    goodput share reaches ``goodput_target``."""
+
+    steps: int = Field(default=8, ge=1, le=50)
+    step_duration_s: Seconds = _dur("step_duration", 30.0)
+    goodput_target: float = Field(default=0.9, gt=0, le=1)
+    max_error_rate: float = Field(default=0.05, ge=0, le=1)
+    max_p95_factor: Positive = 10.0
+    arrival: Literal["poisson", "constant"] = "poisson"
+    max_users: int = Field(default=1000, ge=1, le=10_000)
+    max_lag_s: Seconds = _dur("max_lag", 5.0)
+
+
 class AbortParams(_Model):
     """Early abort (k6 abortOnFail + delayAbortEval): after ``grace_s``, check every
     ``interval_s`` and abort when one of ``gates`` (default: all the profile's gates) fails."""
@@ -159,10 +176,11 @@ class Profile(_Model):
     duration_s: Seconds = _dur("duration")
     scenario_config: str = Field(min_length=1)
     user_classes: list[str] = Field(min_length=1)
-    shape: Literal["stages", "stress", "open_model", "none"] = "none"
+    shape: Literal["stages", "stress", "open_model", "sweep", "none"] = "none"
     stages: list[Stage] = Field(default_factory=list)
     stress: StressParams | None = None
     rate: RateParams | None = None
+    sweep: SweepParams | None = None
     slo: dict[str, str] = Field(default_factory=dict)
     profile: ProfileParams | None = None
     gates: list[str] = Field(default_factory=list)
@@ -201,6 +219,8 @@ class Profile(_Model):
             raise ValueError('shape "stress" needs a [stress] table')
         if self.shape == "open_model" and self.rate is None:
             raise ValueError('shape "open_model" needs a [rate] table')
+        if self.shape == "sweep" and self.sweep is None:
+            raise ValueError('shape "sweep" needs a [sweep] table')
         total = sum(s.duration_s for s in self.stages)
         if self.shape == "stages" and abs(total - self.duration_s) > 1e-6:
             raise ValueError(
@@ -327,7 +347,10 @@ def profile_from_dict(
 
 def apply_overrides(profile: Profile, overrides: Mapping[str, Any]) -> Profile:
     """Apply ``users``, ``spawn_rate``, ``duration`` and ``gates`` (None values are ignored)."""
-    known = {"users", "spawn_rate", "duration", "gates", "rate", "arrival", "slo"}
+    known = {
+        "users", "spawn_rate", "duration", "gates", "rate", "arrival", "slo", "steps",
+        "step_duration",
+    }  # fmt: skip
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise ConfigError(f"unknown override(s) {unknown}, expected {sorted(known)}")
@@ -358,6 +381,7 @@ def apply_overrides(profile: Profile, overrides: Mapping[str, Any]) -> Profile:
             )
         update.update(_scale_duration(profile, update, search))
     update.update(_open_model_overrides(profile, overrides, users))
+    update.update(_sweep_overrides(profile, overrides, duration))
     if overrides.get("slo"):
         given = {}
         for item in overrides["slo"]:
@@ -398,6 +422,35 @@ def _open_model_overrides(
         changes["users"] = users
         changes["max_users"] = max(users, profile.rate.max_users)
     return {"rate": profile.rate.model_copy(update=changes)}
+
+
+def _sweep_overrides(
+    profile: Profile, overrides: Mapping[str, Any], duration: float | None
+) -> dict[str, Any]:
+    """``--steps``, ``--step-duration`` (and ``--duration``: the whole sweep, every run an equal
+    share of it) of a sweep profile."""
+    steps = _positive_int(overrides.get("steps"), "--steps")
+    raw = overrides.get("step_duration")
+    step_s = None if raw is None else parse_duration(raw, what="--step-duration")
+    if steps is None and step_s is None and duration is None:
+        return {}
+    if profile.sweep is None:
+        if steps is None and step_s is None:
+            return {}
+        raise ConfigError(
+            f"--steps/--step-duration: phase {profile.phase!r} is not a sweep, expected sweep"
+        )
+    changes: dict[str, Any] = {}
+    if steps is not None:
+        changes["steps"] = steps
+    runs = changes.get("steps", profile.sweep.steps) + 2
+    if step_s is None and duration is not None:
+        step_s = duration / runs
+    if step_s is not None:
+        if step_s < 2:
+            raise ConfigError(f"--step-duration: got {step_s:g}s, expected at least 2s per run")
+        changes["step_duration_s"] = step_s
+    return {"sweep": profile.sweep.model_copy(update=changes)}
 
 
 def _scale_users(profile: Profile, users: int) -> dict[str, Any]:

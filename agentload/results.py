@@ -23,6 +23,7 @@ from agentload.knee import no_knee_finding
 from agentload.measurement import measurement_notes
 from agentload.stats import read_json, read_timeline
 from agentload.summary import build_summary, write_json_atomic
+from agentload.sweep import sweep_finding
 
 if TYPE_CHECKING:
     from agentload.orchestrator import Orchestrator
@@ -53,6 +54,8 @@ def _summary(orch: Orchestrator) -> tuple[dict[str, Any], ExitCode]:
     out = orch.out_dir
     final = read_json(out / "final.json")
     extra: dict[str, Any] = {"meta": _meta(orch)}
+    if "sweep" in orch.sections:
+        extra["sweep"] = orch.sections["sweep"]
     if orch.config.workers:
         extra["workers"] = {"expected": orch.config.workers, "lost": orch.lost_workers}
     # A run that made no request at all (e.g. a web UI run nobody started) fails its gates as
@@ -69,6 +72,7 @@ def _summary(orch: Orchestrator) -> tuple[dict[str, Any], ExitCode]:
             "name": plan.description.name or plan.path.stem,
             "path": str(plan.path),
             "weights": {sc.name: sc.weight for sc in plan.active()},
+            "datasets": plan.datasets(),
         }
     elif orch.user_locustfile is not None:
         extra["api"] = {"locustfile": str(orch.user_locustfile)}
@@ -206,6 +210,8 @@ def _findings(summary: dict[str, Any]) -> list[str]:
             f"hottest function: {first['function']} ({first['file']}:{first['line']}), "
             f"{first['self_pct']:.1f}% self; flame graph: {profile.get('flamegraph')}"
         )
+    if sweep := summary.get("sweep"):
+        lines.append(sweep_finding(sweep))
     return lines
 
 

@@ -112,6 +112,12 @@ class ApiPlan:
         return self.active()[0].entry
 
 
+def user_class_name(scenario: str) -> str:
+    """The Locust user class of one scenario: ``long-report`` -> ``LongReportUser``."""
+    parts = scenario.replace("-", "_").split("_")
+    return "".join(part[:1].upper() + part[1:] for part in parts if part) + "User"
+
+
 def resolve(
     description: Description,
     path: Path,

@@ -16,7 +16,7 @@ from locust.exception import StopUser
 from typing import Any
 
 from agentload.apis.model import ThinkTime
-from agentload.apis.plan import RunScenario
+from agentload.apis.plan import RunScenario, user_class_name
 from agentload.locust import llm_metrics
 from agentload.locust.calls import run_scenario
 from agentload.locust.entries import fire
@@ -81,8 +81,7 @@ class OpenModelUser(AgentUser):
 
 def class_name(scenario: str) -> str:
     """``long-report`` -> ``LongReportUser``."""
-    parts = scenario.replace("-", "_").split("_")
-    return "".join(part[:1].upper() + part[1:] for part in parts if part) + "User"
+    return user_class_name(scenario)
 
 
 def scenario_users(names: list[str]) -> dict[str, type[AgentUser]]:

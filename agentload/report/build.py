@@ -26,6 +26,7 @@ from agentload.report.series import (
     windows,
 )
 from agentload.report.style import CSS
+from agentload.report.sweep_section import sweep_chart, sweep_table
 
 REPORT_NAME = "report.html"
 
@@ -66,6 +67,18 @@ def _stress(run: RunData) -> str:
         "Stress: throughput and latency against load",
         _charts_html([chart], wide=True) + phase_sections.stress(run),
         "stress",
+    )
+
+
+def _sweep(run: RunData) -> str:
+    info = run.summary.get("sweep")
+    if not isinstance(info, dict):
+        return ""
+    chart = sweep_chart(info)
+    return section(
+        "Sweep: latency and goodput against the request rate",
+        _charts_html([chart], wide=True) + sweep_table(info),
+        "sweep",
     )
 
 
@@ -126,6 +139,7 @@ def render(run: RunData) -> str:
         _comparison(run),
         _over_time(run),
         _stress(run),
+        _sweep(run),
         _load(run),
         _resources(run),
         _profile(run),

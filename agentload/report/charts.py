@@ -34,7 +34,7 @@ class Chart:
     html: str
 
 
-def _render(fig: go.Figure, title: str, height: int = 340, show_title: bool = True) -> Chart:
+def render(fig: go.Figure, title: str, height: int = 340, show_title: bool = True) -> Chart:
     fig.update_layout(
         template="plotly_white",
         height=height,
@@ -72,7 +72,7 @@ def load_over_time(wins: Sequence[Window]) -> Chart | None:
         title_text="users", rangemode="tozero", secondary_y=True, showgrid=False, tickmode="auto"
     )
     fig.update_layout(yaxis2={"tickformat": "d"})
-    return _render(fig, "Throughput and users")
+    return render(fig, "Throughput and users")
 
 
 def latency_over_time(pct: Percentiles) -> Chart | None:
@@ -86,7 +86,7 @@ def latency_over_time(pct: Percentiles) -> Chart | None:
     fig.update_xaxes(title_text="seconds since start")
     fig.update_yaxes(title_text="ms", rangemode="tozero")
     window = f" ({pct.width} s windows)" if pct.width > 1 else ""
-    return _render(fig, f"Response time: {pct.entry}{window}", height=300)
+    return render(fig, f"Response time: {pct.entry}{window}", height=300)
 
 
 def errors_over_time(wins: Sequence[Window]) -> Chart | None:
@@ -99,7 +99,7 @@ def errors_over_time(wins: Sequence[Window]) -> Chart | None:
     fig.update_xaxes(title_text="seconds since start")
     fig.update_yaxes(title_text="failures / s", rangemode="tozero")
     fig.update_layout(showlegend=False)
-    return _render(fig, "Errors", height=280)
+    return render(fig, "Errors", height=280)
 
 
 def success_over_time(times: Sequence[float], rates: Sequence[Mapping[str, float]]) -> Chart | None:
@@ -113,7 +113,7 @@ def success_over_time(times: Sequence[float], rates: Sequence[Mapping[str, float
         fig.add_trace(go.Scatter(x=list(times), y=y, name=scenario))
     fig.update_xaxes(title_text="seconds since start")
     fig.update_yaxes(title_text="% success (cumulative)", range=[0, 101])
-    return _render(fig, "Agent success rate", height=280)
+    return render(fig, "Agent success rate", height=280)
 
 
 def stress_curves(
@@ -160,7 +160,7 @@ def stress_curves(
     fig.update_xaxes(title_text="users")
     fig.update_yaxes(title_text="requests / s", rangemode="tozero", row=1, col=1)
     fig.update_yaxes(title_text="ms", rangemode="tozero", row=1, col=2)
-    return _render(fig, title, height=380, show_title=False)
+    return render(fig, title, height=380, show_title=False)
 
 
 def resource_chart(
@@ -175,4 +175,4 @@ def resource_chart(
         fig.add_trace(go.Scatter(x=list(t), y=list(y), name=name))
     fig.update_xaxes(title_text="seconds since start")
     fig.update_yaxes(title_text=unit, rangemode="tozero")
-    return _render(fig, title, height=280)
+    return render(fig, title, height=280)

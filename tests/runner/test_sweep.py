@@ -1,0 +1,130 @@
+"""The rate sweep: its pure rules, and a real sweep against the embedded engine, whose capacity
+follows from its settings (slots / (TTFT + output tokens / decode rate))."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agentload.sweep import breakdown, max_rate_under_slo, sweep_finding, sweep_rates
+from tests.runner.agentload_run import alive, all_child_pids, run_agentload, summary
+from tests.support import ROOT, free_port, stop_process, wait_ready
+
+# 4 slots, each request 100 ms prefill + 20 tokens at 200 tokens/s = 200 ms: 20 requests/s.
+ENGINE = {
+    "ENGINE_SLOTS": "4",
+    "ENGINE_TTFT_MS": "100",
+    "ENGINE_TOKENS_PER_S": "200",
+    "ENGINE_OUTPUT_TOKENS": "20",
+    "ENGINE_DEGRADATION": "0",
+    "ENGINE_SEED": "5",
+}
+CAPACITY_RPS = 4 / (0.100 + 20 / 200)
+
+
+def test_rates_are_spaced_evenly_strictly_between_synchronous_and_throughput():
+    assert sweep_rates(5.0, 20.0, 4) == [8.0, 11.0, 14.0, 17.0]
+    assert sweep_rates(5.0, 5.0, 4) == [] and sweep_rates(5.0, 20.0, 0) == []
+
+
+def test_max_rate_under_slo_interpolates_where_goodput_crosses_the_target():
+    rows = [
+        {"achieved_rate": 5.0, "goodput": 1.0},
+        {"achieved_rate": 10.0, "goodput": 0.95},
+        {"achieved_rate": 15.0, "goodput": 0.75},
+        {"achieved_rate": 20.0, "goodput": 0.2},
+    ]
+    found = max_rate_under_slo(rows, 0.9)
+    assert found == {"rate": 11.25, "interpolated": True, "between": [10.0, 15.0],
+                     "goodput": 0.9, "goodput_target": 0.9}  # fmt: skip
+    assert max_rate_under_slo(rows, 0.1)["rate"] == 20.0  # the last rate meets it: no crossing
+    assert max_rate_under_slo(rows, 1.01) is None
+    assert max_rate_under_slo([{"achieved_rate": 5.0, "goodput": None}], 0.9) is None
+
+
+def test_a_rate_breaks_down_on_errors_or_a_p95_far_above_the_synchronous_one():
+    sync = {"e2e_ms": {"p95": 200.0}}
+    assert breakdown({"target_rate": 9, "error_rate": 0.06, "e2e_ms": {}}, sync, 0.05, 10) == (
+        "error rate 6.0% > 5% at 9 req/s"
+    )
+    slow = {"target_rate": 9, "error_rate": 0.0, "e2e_ms": {"p95": 2500.0}}
+    assert "P95 E2E 2500 ms > 10 x the synchronous 200 ms" in str(breakdown(slow, sync, 0.05, 10))
+    fine = {"target_rate": 9, "error_rate": 0.01, "e2e_ms": {"p95": 1900.0}}
+    assert breakdown(fine, sync, 0.05, 10) is None
+
+
+def test_the_finding_says_the_rates_and_what_was_interpolated():
+    section = {
+        "synchronous": {"achieved_rate": 4.9},
+        "throughput": {"achieved_rate": 19.9},
+        "goodput_target": 0.9,
+        "max_rate_under_slo": {"rate": 11.25, "interpolated": True, "between": [10.0, 15.0]},
+        "stopped": None,
+    }
+    assert sweep_finding(section) == (
+        "synchronous 4.90 req/s, throughput 19.90 req/s; max rate under SLO 11.25 req/s "
+        "(interpolated between 10.00 req/s and 15.00 req/s) at goodput >= 90%"
+    )
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[str]:
+    """The embedded engine alone on a free port, ended by its PID at teardown."""
+    port = free_port()
+    with (tmp_path / "engine.log").open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "target_service.engine", "--port", str(port)],
+            cwd=ROOT, env={**os.environ, **ENGINE}, stdout=log, stderr=subprocess.STDOUT,
+            text=True, start_new_session=True,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(f"{url}/healthz", process)
+        yield url
+    finally:
+        stop_process(process)
+
+
+def _run(tmp_path: Path, name: str, engine: str, *args: str) -> tuple[dict, str, int]:
+    out = tmp_path / name
+    cmd = ["run", *args, "--api", "openai-chat", "--host", engine, "--no-prometheus"]
+    done = run_agentload([*cmd, "--out", str(out)], timeout=240)
+    output = done.stdout + done.stderr
+    assert "Traceback" not in output, output[-3000:]
+    assert alive(all_child_pids(out)) == []
+    return summary(out), output, done.returncode
+
+
+@pytest.mark.slow
+def test_sweep_finds_the_engines_capacity_and_a_max_rate_under_slo_a_rate_run_confirms(
+    tmp_path: Path, engine: str
+) -> None:
+    """Synchronous, throughput (16 users) and 3 rates of 6 s against a 20 req/s engine: the
+    throughput run is within 10 % of 20 req/s; max_rate_under_slo (E2E <= 300 ms for 90 % of
+    calls) lies below it; a separate rate run at that rate meets the goodput target."""
+    profile = tmp_path / "sweep.toml"
+    stock = (ROOT / "agentload/data/profiles/sweep.toml").read_text()
+    profile.write_text(stock.replace('arrival = "poisson"', 'arrival = "constant"'))
+    args = [str(profile), "--steps", "3", "--step-duration", "6s", "--users", "16"]
+    result, output, code = _run(tmp_path, "sweep", engine, *args, "--slo", "e2e=300ms")
+    assert code == 0, output[-3000:]
+    sweep = result["sweep"]
+    throughput = sweep["throughput"]["achieved_rate"]
+    assert throughput == pytest.approx(CAPACITY_RPS, rel=0.10)
+    assert sweep["synchronous"]["users"] == 1 and len(sweep["rates"]) >= 1
+    found = sweep["max_rate_under_slo"]
+    assert found is not None and found["rate"] < throughput, sweep
+    assert "max rate under SLO" in output
+    gate = next(g for g in result["gates"] if g["expr"] == "max_rate_under_slo > 0")
+    assert gate["passed"] and gate["observed"] == pytest.approx(found["rate"])
+    rate = f"{found['rate']:.2f}"
+    confirm, output, code = _run(
+        tmp_path, "confirm", engine, "rate", "--rate", rate, "--arrival", "constant",
+        "--duration", "10s", "--slo", "e2e=300ms", "--gate", "goodput(chat) >= 90%",
+    )  # fmt: skip
+    assert confirm["goodput"]["chat"]["share"] >= 0.9, confirm["goodput"]
