@@ -9,7 +9,7 @@
   ``<PACKAGE_DATA>/<kind>/<name><ext>``, the files shipped with agentload.
 
 Anything else raises :class:`agentload.errors.ConfigError` in one line, e.g.
-``unknown profile 'x', expected a path or one of smoke, load, stress, profile, rate``.
+``unknown profile 'x', expected a path or one of smoke, load, stress, profile, rate, sweep``.
 ``stock_names(kind)`` lists the shipped names (``agentload init`` copies some of them).
 """
 
