@@ -84,7 +84,7 @@ class LatencyRecorder:
         self.key = key
         self.windows = SecondBuckets()
         self._pending: PerSecond = {}  # this process's requests, since last flush or report
-        self._second = -1  # the second ``_current`` files into (-1: look it up again)
+        self._until = 0.0  # ``_current`` is the second that ends then (0: look it up again)
         self._current: dict[str, Recording] = {}
         self._window_only: PerSecond = {}  # recorded before a statistics reset, not yet filed
         self._received: dict[str, Recording] = {}  # the workers' reports, since last flush
@@ -112,8 +112,8 @@ class LatencyRecorder:
 
     def record(self, entry: str, ms: float, failed: bool = False) -> None:
         """Record one request of ``entry`` that finished now."""
-        second = int(_now())
-        current = self._current if second == self._second else self._roll(second)
+        now = _now()
+        current = self._current if now < self._until else self._roll(now)
         recording = current.get(entry)
         if recording is None:
             recording = current[entry] = Recording()
@@ -174,14 +174,16 @@ class LatencyRecorder:
 
     def _take_pending(self) -> PerSecond:
         pending, self._pending = self._pending, {}
-        self._second = -1
+        self._until = 0.0
         return pending
 
-    def _roll(self, second: int) -> dict[str, Recording]:
-        """The entries of ``second``, now the current one (once a second per process)."""
+    def _roll(self, now: float) -> dict[str, Recording]:
+        """The entries of the second ``now`` is in, now the current one (once a second per
+        process; a clock set back files into the current second until it passes it again)."""
         if len(self._pending) >= _MAX_PENDING_S and not self._worker:
             self.flush()
-        self._second = second
+        second = int(now)
+        self._until = second + 1.0
         current = self._pending.get(second)
         if current is None:
             current = self._pending[second] = {}
@@ -210,8 +212,8 @@ class LatencyRecorder:
         self, request_type: str, name: str, response_time: float, exception: Any, **_kw: Any
     ) -> None:
         entry = f"{request_type} {name}"  # record(), inlined: this runs for every request
-        second = int(_now())
-        current = self._current if second == self._second else self._roll(second)
+        now = _now()
+        current = self._current if now < self._until else self._roll(now)
         recording = current.get(entry)
         if recording is None:
             recording = current[entry] = Recording()
