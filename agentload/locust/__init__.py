@@ -44,7 +44,7 @@ def _add_options(parser: Any, **_kw: Any) -> None:
     group.add_argument(
         "--agentload-phase",
         default="",
-        help="Apply the description's [phases.PHASE] table (smoke, load, stress, profile, rate, sweep)",
+        help="Apply the description's [phases.PHASE] table (the phase's name, e.g. smoke)",
     )
     group.add_argument(
         "--scenario-config",

@@ -10,6 +10,8 @@ and those meeting all SLOs (:mod:`agentload.slo`) in the same counts.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from agentload.llm import TOKENS, StreamMetrics, bucket_counts, token_counts
 from agentload.locust.counters import Counts, DistributedCounters
 from agentload.slo import GOODPUT, meets
@@ -37,12 +39,23 @@ def count_goodput(
         _COUNTERS.add(group, "met")
 
 
+_recording = True
+
+
+def stop_recording() -> None:
+    """Stop recording streams (benchmarks measure what the per-chunk bookkeeping costs)."""
+    global _recording
+    _recording = False
+
+
 def record(scenario: str, metrics: StreamMetrics) -> None:
     """Count one streamed request of ``scenario``."""
+    if not _recording:
+        return
     for kind, indexes in bucket_counts(metrics).items():
         group = f"{kind} {scenario}"
-        for index in indexes:
-            _COUNTERS.add(group, str(index))
+        for index, n in Counter(indexes).items():  # gaps mostly share a few buckets
+            _COUNTERS.add(group, str(index), n)
     for name, n in token_counts(metrics).items():
         _COUNTERS.add(f"{TOKENS} {scenario}", name, n)
 
