@@ -26,7 +26,13 @@ from agentload.errors import AgentloadError, ConfigError, ExitCode, RunAborted
 from agentload.files import find
 from agentload.gates import Gate, parse_gates
 from agentload.locust_runner import check_locustfile
-from agentload.profiles import Profile, apply_overrides, load_profile, scenario_config_path
+from agentload.profiles import (
+    Profile,
+    apply_overrides,
+    check_worker_steps,
+    load_profile,
+    scenario_config_path,
+)
 from agentload.resources import ResourceSampler
 from agentload.results import RunLogHandler, ThreadWriteGuard
 from agentload.scenarios.config import load_scenario_config
@@ -95,6 +101,7 @@ class Orchestrator:
             self.profile = self.profile.model_copy(update={"scenario_config": scenario})
         self.phase = self.profile.phase
         self._prepare_api()
+        check_worker_steps(self.profile, cfg.workers)
         extra = list(self.api_plan.gates) if self.api_plan is not None else []
         self.gates = parse_gates([*self.profile.gates, *extra])
         if cfg.host is not None:

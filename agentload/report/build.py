@@ -12,7 +12,7 @@ from pathlib import Path
 
 from plotly.offline import get_plotlyjs
 
-from agentload.report import charts, phase_sections, sections, server_side
+from agentload.report import charts, llm_section, phase_sections, sections, server_side
 from agentload.report.compare import Comparison
 from agentload.report.compare_render import to_html as comparison_html
 from agentload.report.html import section
@@ -136,6 +136,7 @@ def render(run: RunData) -> str:
     parts = [
         sections.gates(run),
         sections.kpis(run),
+        llm_section.llm(run),
         _comparison(run),
         _over_time(run),
         _stress(run),

@@ -117,6 +117,8 @@ def test_llm_metrics_match_the_engine_ttft_decode_rate_and_token_counts(
     seconds = result["window"]["seconds"]
     assert llm["output_tokens_per_s"] == pytest.approx(engine_out / seconds, rel=0.05)
     assert llm["itl_ms"]["p50"] == pytest.approx(10.0, rel=0.05)
+    report = (out / "report.html").read_text()
+    assert 'id="llm"' in report and "TPOT = (E2E" in report
 
 
 @pytest.mark.parametrize("engine", [{"ENGINE_FAULT_OUTAGE": "true"}], indirect=True)

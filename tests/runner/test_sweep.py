@@ -120,6 +120,8 @@ def test_sweep_finds_the_engines_capacity_and_a_max_rate_under_slo_a_rate_run_co
     found = sweep["max_rate_under_slo"]
     assert found is not None and found["rate"] < throughput, sweep
     assert "max rate under SLO" in output
+    report = (tmp_path / "sweep" / "report.html").read_text()
+    assert 'id="sweep"' in report and "Goodput vs rate" in report
     gate = next(g for g in result["gates"] if g["expr"] == "max_rate_under_slo > 0")
     assert gate["passed"] and gate["observed"] == pytest.approx(found["rate"])
     rate = f"{found['rate']:.2f}"
