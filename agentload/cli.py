@@ -189,6 +189,13 @@ def run(
     exclude_tags: Annotated[
         list[str] | None, typer.Option(help="Locust --exclude-tags: skip tasks with these tags.")
     ] = None,
+    requests_cap: Annotated[
+        str | None,
+        typer.Option(
+            help="Lines kept in requests.jsonl.gz per Locust run (default 200000); past it a "
+            "seeded uniform sample of that many requests, flagged sampled."
+        ),
+    ] = None,
 ) -> None:
     """Run one phase against the target and write its results folder.
 
@@ -203,6 +210,8 @@ def run(
     if exclude_tags:
         locust_args += ["--exclude-tags", *exclude_tags]
     try:
+        if requests_cap is not None:
+            locust_args += ["--agentload-requests-cap", str(_requests_cap(requests_cap))]
         config = RunConfig(
             phase=phase,
             host=host,
@@ -374,6 +383,16 @@ def _exit_from(func: Any, *args: Any, **kwargs: Any) -> None:
 def _fail(exc: AgentloadError) -> None:
     print(f"agentload: error: {exc}", file=sys.stderr)
     raise typer.Exit(int(exc.exit_code))
+
+
+def _requests_cap(value: str) -> int:
+    try:
+        cap = int(value.replace("_", ""))
+    except ValueError:
+        cap = 0
+    if cap < 1:
+        raise ConfigError(f"--requests-cap {value!r}: expected a whole number of lines >= 1")
+    return cap
 
 
 def _given_options() -> dict[str, Any]:

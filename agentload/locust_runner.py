@@ -111,8 +111,9 @@ def build_commands(plan: LocustPlan) -> Commands:
         shared += ["--model", plan.model]
     if plan.slo:
         shared += ["--agentload-slo", plan.slo]
-    shared += list(plan.extra_args)
     out_dir = plan.out_dir.absolute()  # Locust runs in the user's folder: every path absolute
+    shared += ["--agentload-requests", str(out_dir)]  # each process its part of requests.jsonl.gz
+    shared += list(plan.extra_args)
     main = base + shared + [
         "--csv", str(out_dir / "locust"),
         "--csv-full-history",

@@ -21,6 +21,7 @@ from agentload.errors import AgentloadError, ConfigError, ExitCode
 from agentload.junit import write_junit
 from agentload.knee import no_knee_finding
 from agentload.measurement import measurement_notes
+from agentload.requests_file import PARTS_DIR, merge_parts
 from agentload.stats import read_json, read_timeline
 from agentload.summary import build_summary, write_json_atomic
 from agentload.sweep import sweep_finding
@@ -54,6 +55,8 @@ def _summary(orch: Orchestrator) -> tuple[dict[str, Any], ExitCode]:
     out = orch.out_dir
     final = read_json(out / "final.json")
     extra: dict[str, Any] = {"meta": _meta(orch)}
+    if requests_file := _merge_requests(out):
+        extra["requests_file"] = requests_file
     if "sweep" in orch.sections:
         extra["sweep"] = orch.sections["sweep"]
     if orch.config.workers:
@@ -101,6 +104,14 @@ def _summary(orch: Orchestrator) -> tuple[dict[str, Any], ExitCode]:
     summary = build_summary(abort_reason=orch.config_error, **kwargs)
     summary["verdict"], summary["exit_code"] = "error", int(ExitCode.USAGE)
     return summary, ExitCode.USAGE
+
+
+def _merge_requests(out: Path) -> dict[str, Any] | None:
+    """Each Locust run's parts into its folder's requests.jsonl.gz (the sweep's and the profile's
+    inner runs have their own folders); the run folder's own file for summary.json."""
+    for parts in sorted(out.glob(f"*/**/{PARTS_DIR}")):
+        merge_parts(parts.parent)
+    return merge_parts(out)
 
 
 def _report(orch: Orchestrator, code: ExitCode) -> ExitCode:

@@ -3,7 +3,8 @@
 Locustfiles import this package; it works in a local run, on a master and on its workers.
 Modules: ``plugin`` (the API plan at init), ``outcomes`` (agent outcomes across workers),
 ``timeline`` (timeline.jsonl, final.json), ``client_metrics`` (Prometheus exporter),
-``open_model`` (arrival pacing), ``users``/``calls`` (what the users do), ``record`` (the API
+``open_model`` (arrival pacing), ``request_log`` (this process' part of requests.jsonl.gz),
+``users``/``calls`` (what the users do), ``record`` (the API
 for a user's own locustfile: ``record_outcome``, ``record_entry``).
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentload.locust import plugin as plugin
+from agentload.locust import request_log as request_log
 from agentload.locust.hooks import listen
 from agentload.locust.record import record_entry, record_outcome
 
@@ -60,6 +62,16 @@ def _add_options(parser: Any, **_kw: Any) -> None:
         "--agentload-slo",
         default="",
         help="Per-request SLOs in ms for goodput, e.g. ttft=500,tpot=50,e2e=10000 (off if empty)",
+    )
+    group.add_argument(
+        "--agentload-requests",
+        default="",
+        help="Folder where this process writes its part of requests.jsonl.gz (off if empty)",
+    )
+    group.add_argument(
+        "--agentload-requests-cap",
+        default="",
+        help="Lines kept in requests.jsonl.gz per run, then a seeded sample (default 200000)",
     )
     # Let the web UI pick user classes (per scenario, mixed, open model) without --class-picker.
     parser.set_defaults(class_picker=True)

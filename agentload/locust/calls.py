@@ -13,6 +13,9 @@ check with ``outcome = "error"`` (a broken API contract) is both. ``started_at``
   TTFT, inter-token gaps, TPOT, E2E and tokens to :mod:`agentload.locust.llm_metrics`.
 - job: submit, poll with backoff honouring ``Retry-After`` until a terminal state or the deadline
   (then cancel); ``TTC <scenario>`` from submit to end, a failure with the reason unless success.
+
+Each call's HTTP requests reach ``requests.jsonl.gz`` with the call's context
+(:mod:`agentload.locust.request_log`).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from agentload.apis.plan import RunScenario
 from agentload.apis.templates import fill
 from agentload.apis.verdicts import SUCCESS, Verdict
 from agentload.llm import StreamMetrics, stream_metrics
-from agentload.locust import llm_metrics, outcomes
+from agentload.locust import llm_metrics, outcomes, request_log
 from agentload.locust.entries import failure_verdict, fire
 from agentload.locust.window import track
 
@@ -44,12 +47,17 @@ def run_scenario(user: Any, sc: RunScenario, started_at: float | None = None) ->
     values = sc.values(user.rng, user.plan.model)
     start = started_at if started_at is not None else time.perf_counter()
     metrics: StreamMetrics | None = None
-    if sc.job is not None:
-        verdict = _job(user, sc, sc.job, values)
-    elif sc.stream_share > 0 and user.rng.random() < sc.stream_share:
-        verdict, metrics = _stream(user, sc, values, started_at)
-    else:
-        verdict = _plain(user, sc.spec, values, started_at)
+    verdict: Verdict | None = None
+    call = request_log.begin(sc.name, started_at)
+    try:
+        if sc.job is not None:
+            verdict = _job(user, sc, sc.job, values)
+        elif sc.stream_share > 0 and user.rng.random() < sc.stream_share:
+            verdict, metrics = _stream(user, sc, values, started_at)
+        else:
+            verdict = _plain(user, sc.spec, values, started_at)
+    finally:  # the call's requests get their lines (a call cut off: without an outcome)
+        request_log.end(call, verdict, metrics)
     outcomes.record(user.environment, sc.name, verdict.outcome)
     if metrics is not None:
         llm_metrics.count_goodput(sc.name, verdict.ok, metrics.e2e_ms, metrics.ttft_ms,

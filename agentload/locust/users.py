@@ -17,7 +17,7 @@ from typing import Any
 
 from agentload.apis.model import ThinkTime
 from agentload.apis.plan import RunScenario, user_class_name
-from agentload.locust import llm_metrics
+from agentload.locust import llm_metrics, request_log
 from agentload.locust.calls import run_scenario
 from agentload.locust.entries import fire
 from agentload.locust.open_model import shared_clock
@@ -73,6 +73,8 @@ class OpenModelUser(AgentUser):
         for lag in dropped:  # arrivals given up count as failures of the entry
             reason = f"arrival dropped: {lag:.2f}s late (max_lag_s {self.open_plan.max_lag_s:g})"
             fire(self, scenario.spec.method, scenario.spec.path, lag * 1000, reason)
+            entry = f"{scenario.spec.method} {scenario.spec.path}"
+            request_log.dropped(scenario.name, entry, lag, reason)
             llm_metrics.count_goodput(scenario.name, False, lag * 1000, None)
         if started_at is None:  # the schedule is over: nothing more to send
             raise StopUser()
