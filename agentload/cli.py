@@ -310,8 +310,10 @@ def _add_report_commands() -> None:
 
     @app.command()
     def compare(
-        base: Annotated[Path, typer.Argument(help="Baseline run folder.")],
-        new: Annotated[Path, typer.Argument(help="New run folder.")],
+        base: Annotated[
+            Path, typer.Argument(help="Baseline run folder (or its requests.jsonl.gz).")
+        ],
+        new: Annotated[Path, typer.Argument(help="New run folder (or its requests.jsonl.gz).")],
         markdown: Annotated[
             Path | None, typer.Option(help="Also write the comparison as Markdown here.")
         ] = None,

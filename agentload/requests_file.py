@@ -1,8 +1,9 @@
 """``requests.jsonl.gz``: one JSON line per request of a run, its cap and its seeded sample. Pure.
 
 The Locust processes write *parts* (:mod:`agentload.locust.request_log`): each load-generating
-process one gzip JSONL file under ``<run folder>/requests.parts/``, its lines carrying a random
-``key`` from a generator seeded with the run's seed and the process, and a small JSON beside it
+process one gzip file under ``<run folder>/requests.parts/`` (a line per flush: a JSON array of
+rows, each the schema's fields in order then a random ``key`` from a generator seeded with the
+run's seed and the process), and a small JSON beside it
 (``{"worker", "cap", "seed", "seen"}``, rewritten as it goes). At the end of the run
 :func:`merge_parts` turns them into ``requests.jsonl.gz`` sorted by actual start (a dropped
 arrival, never sent, by its intended start) and removes the parts.
@@ -36,9 +37,8 @@ PARTS_DIR = "requests.parts"
 DEFAULT_CAP = 200_000
 FIELDS = (
     "scenario", "part", "entry", "worker", "intended_start", "start", "ttft_ms", "e2e_ms",
-    "input_tokens", "output_tokens", "token_source", "status", "outcome", "reason",
+    "input_tokens", "output_tokens", "token_source", "status", "failed", "outcome", "reason",
 )  # fmt: skip
-_KEY_TAIL = ',"key":'
 
 
 class Sampler:
@@ -57,8 +57,10 @@ class Sampler:
         self.seen += 1
         key = self._rng.random()
         heap = self._heap
-        if len(heap) < self.cap:
-            heapq.heappush(heap, -key)
+        if self.seen <= self.cap:  # a plain list until the cap, then a heap
+            heap.append(-key)
+            if self.seen == self.cap:
+                heapq.heapify(heap)
             return key
         if key < -heap[0]:
             heapq.heapreplace(heap, -key)
@@ -66,10 +68,23 @@ class Sampler:
         return None
 
 
-def part_line(values: tuple[Any, ...], key: float) -> str:
-    """One part line: the schema's fields in order, then the sampling key last."""
-    text = json.dumps(dict(zip(FIELDS, values, strict=True)), separators=(",", ":"))
-    return f"{text[:-1]}{_KEY_TAIL}{key!r}}}\n"
+def part_batch(rows: list[list[Any]]) -> str:
+    """One part line: a batch of rows, each the schema's fields in order and its key last (one
+    ``json.dumps`` call per batch keeps the load generator's cost low)."""
+    return json.dumps(rows, separators=(",", ":")) + "\n"
+
+
+def line_text(row: list[Any], sampled: bool) -> str:
+    """The file's line for one part row (its key dropped, times rounded to the microsecond)."""
+    line = dict(zip(FIELDS, row, strict=False))
+    for name in ("intended_start", "start"):
+        if line[name] is not None:
+            line[name] = round(line[name], 6)
+    for name in ("ttft_ms", "e2e_ms"):
+        if line[name] is not None:
+            line[name] = round(line[name], 3)
+    line["sampled"] = sampled
+    return json.dumps(line, separators=(",", ":")) + "\n"
 
 
 def read_lines(path: Path) -> Iterator[dict[str, Any]]:
@@ -95,28 +110,25 @@ def merge_parts(folder: Path) -> dict[str, Any] | None:
         return None
     metas = [_meta(p) for p in sorted(parts_dir.glob("*.json"))]
     cap = max((int(m.get("cap") or 0) for m in metas), default=0) or DEFAULT_CAP
-    kept: list[tuple[float, float, str]] = []  # (-key, start, line) of the cap smallest keys
+    kept: list[tuple[float, float, str]] = []  # (-key, start, row) of the cap smallest keys
     requests = 0
     for part in sorted(parts_dir.glob("*.jsonl.gz")):
-        lines = 0
-        for text in _part_texts(part):
-            kept_line = _parsed(text)
-            if kept_line is None:
-                continue
-            lines += 1
+        rows = 0
+        for row in _part_rows(part):
+            rows += 1
+            item = (-float(row[-1]), _sort_start(row), json.dumps(row[:-1]))
             if len(kept) < cap:
-                heapq.heappush(kept, kept_line)
-            elif kept_line[0] > kept[0][0]:
-                heapq.heapreplace(kept, kept_line)
+                heapq.heappush(kept, item)
+            elif item[0] > kept[0][0]:
+                heapq.heapreplace(kept, item)
         seen = next((int(m.get("seen") or 0) for m in metas if m.get("part") == part.name), 0)
-        requests += max(lines, seen)
+        requests += max(rows, seen)
     sampled = requests > cap
-    tail = ',"sampled":true}\n' if sampled else ',"sampled":false}\n'
     target = folder / FILE_NAME
     tmp = folder / f".{FILE_NAME}.tmp"
     with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=6) as out:
         for _key, _start, text in sorted(kept, key=lambda k: k[1]):
-            out.write(text[: text.rindex(_KEY_TAIL)] + tail)
+            out.write(line_text(json.loads(text), sampled))
     os.replace(tmp, target)
     shutil.rmtree(parts_dir, ignore_errors=True)
     seed = next((m.get("seed") for m in metas if m.get("seed") is not None), None)
@@ -130,24 +142,25 @@ def merge_parts(folder: Path) -> dict[str, Any] | None:
     }
 
 
-def _part_texts(path: Path) -> Iterator[str]:
+def _part_rows(path: Path) -> Iterator[list[Any]]:
+    """The complete rows of a part (a torn last batch of a killed process is left out)."""
     try:
         with gzip.open(path, "rt", encoding="utf-8") as file:
-            yield from file
+            for text in file:
+                try:
+                    batch = json.loads(text)
+                except json.JSONDecodeError:
+                    continue
+                for row in batch if isinstance(batch, list) else ():
+                    if isinstance(row, list) and len(row) == len(FIELDS) + 1:
+                        yield row
     except (OSError, EOFError, zlib.error):
         return
 
 
-def _parsed(text: str) -> tuple[float, float, str] | None:
-    """``(-key, sort start, text)`` of a complete part line, None for a torn one."""
-    if not text.endswith("}\n") or _KEY_TAIL not in text:
-        return None
-    try:
-        line = json.loads(text)
-        start = line["start"] if line["start"] is not None else line["intended_start"]
-        return -float(line["key"]), float(start), text
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-        return None
+def _sort_start(row: list[Any]) -> float:
+    start = row[5] if row[5] is not None else row[4]
+    return float(start) if isinstance(start, int | float) else 0.0
 
 
 def _meta(path: Path) -> dict[str, Any]:

@@ -34,12 +34,12 @@ from agentload.apis.verdicts import Verdict
 from agentload.llm import StreamMetrics
 from agentload.locust.entries import failure_verdict
 from agentload.locust.hooks import listen
-from agentload.requests_file import DEFAULT_CAP, PARTS_DIR, Sampler, part_line
+from agentload.requests_file import DEFAULT_CAP, PARTS_DIR, Sampler, part_batch
 
 FLUSH_S = 1.0
 _REASON_CHARS = 300
 
-Row = tuple[Any, ...]  # the schema's fields (agentload.requests_file.FIELDS) in order
+Row = list[Any]  # the schema's fields (agentload.requests_file.FIELDS) in order
 
 
 @dataclass
@@ -59,7 +59,7 @@ class RequestLog:
         self.cap = DEFAULT_CAP
         self._runner: Any = None
         self._calls: dict[Any, Call] = {}
-        self._buffer: list[tuple[Row, float]] = []
+        self._buffer: list[Row] = []  # the rows kept, each with its key appended
         self._sampler: Sampler | None = None
         self._file: Any = None
         self._path: Path | None = None
@@ -93,21 +93,21 @@ class RequestLog:
                 continue
             if call.intended is not None:
                 row[4] = call.intended
-            row[12] = verdict.outcome if verdict is not None else None
-            row[13] = (verdict.reason or None) if verdict is not None else "call cut off"
+            row[13] = verdict.outcome if verdict is not None else None
+            row[14] = (verdict.reason or None) if verdict is not None else "call cut off"
             if metrics is not None:
                 row[6] = metrics.ttft_ms
                 row[8], row[9] = metrics.input_tokens, metrics.output_tokens
                 row[10] = metrics.token_source
         for row in call.rows:
-            self._keep(tuple(row))
+            self._keep(row)
 
     def dropped(self, scenario: str, entry: str, lag_s: float, reason: str) -> None:
         if self._sampler is None:
             return
         intended = time.time() - lag_s
-        row = (scenario, "call", entry, self._worker, intended, None, None, lag_s * 1000,
-               None, None, None, None, "dropped", reason)  # fmt: skip
+        row = [scenario, "call", entry, self._worker, intended, None, None, lag_s * 1000,
+               None, None, None, None, True, "dropped", reason]  # fmt: skip
         self._keep(row)
 
     # -- Locust events ---------------------------------------------------------------------------
@@ -156,13 +156,14 @@ class RequestLog:
             reason = str(exception)[:_REASON_CHARS]
         start = float(start_time) if start_time is not None else time.time()
         row = [None, None, f"{request_type} {name}", self._worker, start, start, None,
-               float(response_time or 0.0), None, None, None, status, outcome, reason]  # fmt: skip
+               float(response_time or 0.0), None, None, None, status, exception is not None,
+               outcome, reason]  # fmt: skip
         call = self._calls.get(getcurrent())
         if call is not None:
             row[1] = "call"
             call.rows.append(row)
         else:
-            self._keep(tuple(row))
+            self._keep(row)
 
     def _on_test_stop(self, **_kw: Any) -> None:
         self._stop_loop()
@@ -177,7 +178,8 @@ class RequestLog:
         assert self._sampler is not None
         key = self._sampler.offer()
         if key is not None:
-            self._buffer.append((row, key))
+            row.append(key)
+            self._buffer.append(row)
 
     def _loop(self) -> None:
         while True:
@@ -195,7 +197,8 @@ class RequestLog:
         if self._file is None or self._path is None or self._sampler is None:
             return
         rows, self._buffer = self._buffer, []
-        self._file.write("".join(part_line(_rounded(row), key) for row, key in rows))
+        if rows:
+            self._file.write(part_batch(rows))
         self._file.flush()
         meta = {"part": self._path.name, "worker": self._worker, "cap": self.cap,
                 "seed": self._seed, "seen": self._sampler.seen}  # fmt: skip
@@ -231,17 +234,6 @@ def _cap(value: Any) -> int:
         )
         raise SystemExit(2)
     return cap
-
-
-def _rounded(row: Row) -> Row:
-    r = list(row)
-    for i in (4, 5):
-        if r[i] is not None:
-            r[i] = round(r[i], 6)
-    for i in (6, 7):
-        if r[i] is not None:
-            r[i] = round(r[i], 3)
-    return tuple(r)
 
 
 def _seed() -> Any:

@@ -16,6 +16,7 @@ from agentload.report import charts, llm_section, phase_sections, sections, serv
 from agentload.report.compare import Comparison
 from agentload.report.compare_render import to_html as comparison_html
 from agentload.report.html import section
+from agentload.report.requests_chart import requests_scatter
 from agentload.report.resources import resource_series
 from agentload.report.rundata import RunData, load_run
 from agentload.report.series import (
@@ -56,6 +57,22 @@ def _over_time(run: RunData) -> str:
         f"<p class=note>Windows of {step} s (one timeline line a second).</p>" if step > 1 else ""
     )
     return section("Over time", note + body, "over-time")
+
+
+def _requests(run: RunData) -> str:
+    found = requests_scatter(run.run_dir)
+    if found is None:
+        return ""
+    chart, drawn, lines = found
+    info = run.summary.get("requests_file") or {}
+    sample = (
+        f" The file itself is a sample of {lines:,} of the run's {info['requests']:,} requests."
+        if info.get("sampled") and info.get("requests")
+        else ""
+    )
+    shown = f"{drawn:,} of its {lines:,} lines, a uniform sample" if drawn < lines else "all"
+    note = f"<p class=note>From requests.jsonl.gz: {shown}.{sample}</p>"
+    return section("Every request", note + _charts_html([chart], wide=True), "requests")
 
 
 def _stress(run: RunData) -> str:
@@ -139,6 +156,7 @@ def render(run: RunData) -> str:
         llm_section.llm(run),
         _comparison(run),
         _over_time(run),
+        _requests(run),
         _stress(run),
         _sweep(run),
         _load(run),
@@ -155,6 +173,7 @@ def render(run: RunData) -> str:
             ("kpis", "Key figures"),
             ("comparison", "Comparison"),
             ("over-time", "Over time"),
+            ("requests", "Requests"),
             ("stress", "Stress"),
             ("load", "Load"),
             ("resources", "Resources"),

@@ -15,6 +15,7 @@ from agentload.errors import ExitCode
 from agentload.report.build import build_report
 from agentload.report.compare import Comparison, Tolerances, compare_runs
 from agentload.report.compare_render import output_console, print_console, to_markdown
+from agentload.requests_file import FILE_NAME
 
 COMPARISON_JSON = "comparison.json"
 COMPARISON_MD = "comparison.md"
@@ -45,6 +46,8 @@ def compare_command(
     """Compare NEW with BASE: print the table, store it in NEW, exit 1 on a regression or on an
     inconclusive breach the tolerances do not allow."""
     comparison = compare_runs(base_dir, new_dir, tolerances)
+    if new_dir.name == FILE_NAME and new_dir.is_file():  # NEW's requests file: its run folder
+        new_dir = new_dir.parent
     console = console or output_console()
     print_console(comparison, console)
     write_comparison(comparison, new_dir)

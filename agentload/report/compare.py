@@ -35,6 +35,7 @@ from agentload.report.verdicts import (
     proportion_evidence,
     throughput_evidence,
 )
+from agentload.requests_file import FILE_NAME
 from agentload.stats import is_http
 
 __all__ = [
@@ -268,10 +269,12 @@ def _notes(base: RunData, new: RunData, histograms: tuple[Hists | None, Hists | 
     ]
 
 
-def compare(base: RunData, new: RunData, tolerances: Tolerances | None = None) -> Comparison:
-    """Compare two loaded runs (pure)."""
+def compare(
+    base: RunData, new: RunData, tolerances: Tolerances | None = None, from_requests: bool = False
+) -> Comparison:
+    """Compare two loaded runs (pure but for reading ``requests.jsonl.gz`` when asked)."""
     tol = tolerances or Tolerances()
-    histograms = (run_histograms(base), run_histograms(new))
+    histograms = (run_histograms(base, from_requests), run_histograms(new, from_requests))
     return Comparison(
         base_dir=str(base.run_dir),
         new_dir=str(new.run_dir),
@@ -287,5 +290,14 @@ def compare(base: RunData, new: RunData, tolerances: Tolerances | None = None) -
 
 
 def compare_runs(base_dir: Path, new_dir: Path, tolerances: Tolerances | None = None) -> Comparison:
-    """Load both run folders and compare them; ConfigError when either is not a run folder."""
-    return compare(load_run(base_dir), load_run(new_dir), tolerances)
+    """Load both run folders and compare them; ConfigError when either is not a run folder.
+    A ``requests.jsonl.gz`` path stands for its run folder, its latency tests then read the
+    file's lines (see ``docs/report.md``)."""
+    base, new = _run_of(base_dir), _run_of(new_dir)
+    return compare(base[0], new[0], tolerances, from_requests=base[1] or new[1])
+
+
+def _run_of(path: Path) -> tuple[RunData, bool]:
+    if path.name == FILE_NAME and path.is_file():
+        return load_run(path.parent), True
+    return load_run(path), False

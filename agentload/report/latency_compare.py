@@ -2,8 +2,9 @@
 
 The tests read each run's exact histograms of the entry's successful requests: final.json's
 cumulative ``hdr`` per entry (what summary.json's percentiles come from), else the merge of the
-timeline's per-second ``hdr``. A run recorded before the exact histograms has none
-(:func:`run_histograms` returns None): its percentiles are judged by tolerance and noise band only.
+timeline's per-second ``hdr``; or its ``requests.jsonl.gz`` (the E2E of the requests not
+failed) when the comparison was given that file, or the run has no exact histograms. A run with
+neither (:func:`run_histograms` returns None) is judged by tolerance and noise band only.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from agentload.latency import Histogram, decode
 from agentload.report.comparison import Delta, Tolerances
 from agentload.report.noise import percentile_band
+from agentload.report.requests_chart import histograms_from_lines
 from agentload.report.rundata import RunData
 from agentload.report.significance import (
     RankTest,
@@ -23,15 +25,20 @@ from agentload.report.significance import (
     tail_test,
 )
 from agentload.report.verdicts import Evidence, decide, judge, rank_evidence
+from agentload.requests_file import FILE_NAME
 from agentload.stats import histogram_meta, latency_over
 
 Hists = dict[str, Histogram | None]
 PERCENTILES = (("P50", "p50_ms", 0.50), ("P95", "p95_ms", 0.95), ("P99", "p99_ms", 0.99))
 
 
-def run_histograms(run: RunData) -> Hists | None:
-    """``{entry: histogram of its successes}`` of a run with exact histograms, else None."""
+def run_histograms(run: RunData, from_requests: bool = False) -> Hists | None:
+    """``{entry: histogram of its successes}`` of a run with exact histograms, else None; from
+    its ``requests.jsonl.gz`` when ``from_requests`` or when the run has no exact histograms."""
+    requests = run.run_dir / FILE_NAME
     meta = histogram_meta(run.final, run.timeline) or {}
+    if (from_requests or meta.get("kind") != "hdr") and requests.is_file():
+        return histograms_from_lines(requests)
     if meta.get("kind") != "hdr":
         return None
     final_entries: Mapping[str, Any] = run.final.get("entries") or {}
