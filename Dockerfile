@@ -1,5 +1,7 @@
-# One image for every agentload service of docker-compose.yml: the engine, the agent API, and Locust
-# (master and workers). Build: `docker build -t agentload:local .`
+# One image for every agentload service of docker-compose.yml and deploy/k8s/: the engine, the agent
+# API, and Locust (master and workers). Build: `docker build -t agentload:local .`
+# /results: where a compose or Kubernetes run writes its results folder (owned by the image's user,
+# so a fresh named volume mounted there is writable).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -17,8 +19,8 @@ COPY target_service ./target_service
 RUN pip install .
 
 RUN useradd --create-home --uid 1000 agentload \
-    && mkdir -p /data \
-    && chown agentload /data
+    && mkdir -p /data /results \
+    && chown agentload /data /results
 USER agentload
 ENV AGENT_DB_PATH=/data/agentload-jobs.sqlite
 

@@ -18,7 +18,11 @@ import yaml
 
 from tests.support import ROOT
 
-SERVICES = {"engine", "agent-api", "locust-master", "locust-worker", "prometheus", "grafana"}
+SERVICES = {
+    "engine", "agent-api", "master", "worker", "locust-master", "locust-worker", "prometheus",
+    "grafana",
+}  # fmt: skip
+_DEFAULTED = re.compile(r"\$\{(\w+):-([^}]*)\}")
 
 
 def load(path: str) -> Any:
@@ -47,8 +51,21 @@ def container_ports(service: dict[str, Any]) -> set[int]:
     return ports | {int(p) for p in service.get("expose", [])}
 
 
+def interpolated(value: Any) -> str:
+    """`value` as compose runs it with nothing set in the environment: `${VAR:-default}` becomes
+    default; any other `$` form is refused (its value would be unknown here)."""
+    text = _DEFAULTED.sub(lambda m: m.group(2), str(value))
+    assert "$" not in text, f"{value!r}: only ${{VAR:-default}} is interpolated here"
+    return text
+
+
+def defaults(value: Any) -> dict[str, str]:
+    """The `${VAR:-default}` variables of `value` and their defaults."""
+    return dict(_DEFAULTED.findall(str(value)))
+
+
 def test_compose_has_every_service_with_a_healthcheck(compose: dict[str, Any]) -> None:
-    """All six services exist and each has a healthcheck test."""
+    """All eight services exist and each has a healthcheck test."""
     services = compose["services"]
     assert set(services) == SERVICES
     for name, service in services.items():
@@ -210,3 +227,55 @@ def test_locust_commands_use_options_locust_knows(compose: dict[str, Any]) -> No
         for arg in command_of(compose["services"][name])[1:]:
             if arg.startswith("-"):
                 assert arg in known, f"{name}: locust does not know {arg}"
+
+
+def test_gated_master_and_scaled_workers_agree(compose: dict[str, Any]) -> None:
+    """`docker compose up --scale worker=N` runs a gated phase: the master runs `agentload run`
+    expecting as many workers as the worker service's default replicas (both read WORKERS), binds
+    every interface on the port the workers dial, and writes into the results volume; the workers
+    are scalable, use the same image and wait for the master; neither restarts after the run."""
+    services = compose["services"]
+    master, worker = services["master"], services["worker"]
+    run, work = command_of(master), command_of(worker)
+    assert run[:2] == ["agentload", "run"] and work[:2] == ["agentload", "worker"]
+    assert option(run, "--master-bind") == "0.0.0.0"
+    port = int(option(run, "--master-port"))
+    assert port in container_ports(master) and "ports" not in master
+    assert option(work, "--master") == f"master:{port}"
+    expected = option(run, "--expect-workers")
+    replicas = worker["deploy"]["replicas"]
+    assert defaults(expected) == defaults(replicas) == {"WORKERS": "2"}
+    assert "container_name" not in worker and "ports" not in worker
+    assert master["image"] == worker["image"] == services["agent-api"]["image"] == "agentload:local"
+    assert master["restart"] == worker["restart"] == "no"
+    assert worker["depends_on"] == {"master": {"condition": "service_healthy"}}
+    assert f"'master', {port}" in str(worker["healthcheck"]["test"])
+    assert f"'127.0.0.1', {port}" in str(master["healthcheck"]["test"])
+    mounts = dict(str(v).split(":")[:2] for v in master["volumes"])
+    assert "results" in compose["volumes"]
+    assert interpolated(option(run, "--out")).startswith(mounts["results"] + "/")
+    assert "PHASE" in defaults(option(run, "--out")) and "PHASE" in defaults(run[2])
+    api = command_of(services["agent-api"])
+    assert option(run, "--host") == f"http://agent-api:{option(api, '--port')}"
+    assert "--allow-remote" in run
+    assert option(run, "--prometheus") == "http://prometheus:9090"
+    assert 9090 in container_ports(services["prometheus"])
+    assert master["depends_on"]["prometheus"] == {"condition": "service_healthy"}
+    for name in ("locust-master", "locust-worker"):  # the web UI only on request
+        assert services[name]["profiles"] == ["ui"]
+    assert "profiles" not in master and "profiles" not in worker
+
+
+def test_compose_agentload_commands_parse_with_the_cli(compose: dict[str, Any]) -> None:
+    """Every `agentload ...` command of docker-compose.yml, with the variables at their defaults,
+    is accepted by agentload's own CLI (parsed, not run)."""
+    from tests.deploy.test_k8s import parse_with_cli
+
+    commands = [
+        [interpolated(arg) for arg in command_of(service)]
+        for service in compose["services"].values()
+        if command_of(service)[:1] == ["agentload"]
+    ]
+    assert len(commands) == 2
+    for args in commands:
+        parse_with_cli(args)
