@@ -110,7 +110,7 @@ def test_the_fresh_virtualenv_runs_agentload_from_its_own_site_packages(installe
     for path in files:
         assert Path(path).is_relative_to(installed.venv), path
     assert Path(files[3]).is_file()
-    assert names["profiles"] == ["smoke", "load", "stress", "profile"]
+    assert names["profiles"] == ["smoke", "load", "stress", "profile", "rate", "sweep"]
     assert {"agent-v1", "openai-chat", "runs"} <= set(names["apis"])
     assert {"default", "smoke", "load", "stress"} <= set(names["scenarios"])
     assert names["datasets"] and "agents" in names["locustfiles"]
