@@ -22,8 +22,9 @@ import json
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.servers.plain_http import TextHandler, serve
 
 MODES = ("plateau", "collapse")
 
@@ -74,46 +75,24 @@ class Capacity:
 SERVICE: Capacity
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body in two writes: no 40 ms delayed ACK
-
+class Handler(TextHandler):
     def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
         if self.path == "/work":
             SERVICE.serve()
-            self._send(200, b"done")
+            self.send_text(200, b"done")
         elif self.path == "/readyz":
-            self._send(200, b"ok")
+            self.send_text(200, b"ok")
         elif self.path == "/truth":
-            self._send(200, json.dumps(SERVICE.truth()).encode())
+            self.send_text(200, json.dumps(SERVICE.truth()).encode())
         else:
-            self._send(404, b"not found")
-
-    def _send(self, status: int, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-        self.wfile.flush()
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # users that connect at once are not retried a second later
+            self.send_text(404, b"not found")
 
 
 def main() -> None:
     global SERVICE
     port, mode, slots, service_ms = sys.argv[1:5]
     SERVICE = Capacity(mode, int(slots), float(service_ms))
-    sys.setswitchinterval(0.0002)  # a woken thread gets the GIL sooner: less added latency
-    server = Server(("127.0.0.1", int(port)), Handler)
-    print(f"capacity {mode} listening on {port}: {SERVICE.capacity_rps:g} rps", flush=True)
-    server.serve_forever()
+    serve(int(port), Handler, f"capacity {mode} listening on {port}: {SERVICE.capacity_rps:g} rps")
 
 
 if __name__ == "__main__":

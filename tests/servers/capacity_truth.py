@@ -21,8 +21,9 @@ import json
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.servers.plain_http import TextHandler, serve
 
 
 class Truth:
@@ -47,46 +48,24 @@ class Truth:
 TRUTH = Truth(1, 1.0)
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body in two writes: no 40 ms delayed ACK
-
+class Handler(TextHandler):
     def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
         if self.path == "/work":
             TRUTH.work()
-            self._send(200, b"x")
+            self.send_text(200, b"x")
         elif self.path == "/truth":
-            self._send(200, json.dumps(TRUTH.report()).encode())
+            self.send_text(200, json.dumps(TRUTH.report()).encode())
         elif self.path == "/ok":
-            self._send(200, b"ok")
+            self.send_text(200, b"ok")
         else:
-            self._send(404, b"not found")
-
-    def _send(self, status: int, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-        self.wfile.flush()
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # users that connect at once are not dropped (SYN retried 1 s later)
+            self.send_text(404, b"not found")
 
 
 def main() -> None:
     global TRUTH
     port, slots, service_ms = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
     TRUTH = Truth(slots, service_ms)
-    sys.setswitchinterval(0.0002)  # a woken thread gets the GIL soon: no added latency
-    server = Server(("127.0.0.1", port), Handler)
-    print(f"capacity_truth listening on {port}", flush=True)
-    server.serve_forever()
+    serve(port, Handler, f"capacity_truth listening on {port}")
 
 
 if __name__ == "__main__":

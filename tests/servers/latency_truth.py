@@ -28,9 +28,10 @@ import math
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.servers.plain_http import TextHandler, serve
 
 GOLDEN = (1 + math.sqrt(5)) / 2
 PATHS = ("/fixed", "/uniform", "/bimodal", "/mixed")
@@ -99,59 +100,31 @@ class Truth:
 TRUTH = Truth()
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm holds the
-    # body until the client's delayed ACK, about 40 ms later (seen: /fixed read 92 ms).
-    disable_nagle_algorithm = True
-
+class Handler(TextHandler):
     def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
         started = time.perf_counter()
         url = urlsplit(self.path)
         if url.path == "/ok":
-            self._send(200, b"ok")
+            self.send_text(200, b"ok")
         elif url.path == "/reset":
             TRUTH.reset()
-            self._send(200, b"ok")
+            self.send_text(200, b"ok")
         elif url.path == "/truth":
             path = parse_qs(url.query).get("path", [""])[0]
-            self._send(200, json.dumps(TRUTH.report(path)).encode())
+            self.send_text(200, json.dumps(TRUTH.report(path)).encode())
         elif url.path in PATHS:
             sleep_ms, status = planned(url.path, TRUTH.take_k(url.path))
             time.sleep(sleep_ms / 1000.0)
             served_ms = (time.perf_counter() - started) * 1000.0
-            self._send(status, b"x")
+            self.send_text(status, b"x")
             TRUTH.done(url.path, sleep_ms, served_ms, status)
         else:
-            self._send(404, b"not found")
-
-    def _send(self, status: int, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-        self.wfile.flush()
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # The default listen backlog (5) drops the SYNs of users that connect at once: the kernel
-    # retries after 1 s, and that second lands in the client's first request.
-    request_queue_size = 128
+            self.send_text(404, b"not found")
 
 
 def main() -> None:
     port = int(sys.argv[1])
-    # A thread whose sleep ended waits for the GIL up to the switch interval (5 ms by default)
-    # while another runs: latency no server of record would add. Hand the GIL over sooner.
-    sys.setswitchinterval(0.0002)
-    server = Server(("127.0.0.1", port), Handler)
-    print(f"latency_truth listening on {port}", flush=True)
-    server.serve_forever()
+    serve(port, Handler, f"latency_truth listening on {port}")
 
 
 if __name__ == "__main__":
