@@ -88,6 +88,11 @@ def run_load(orch: Orchestrator) -> None:
     the open model's arrivals for its duration."""
     profile = orch.profile
     if profile.shape == "open_model":
+        if orch.user_locustfile is not None:
+            raise ConfigError(
+                f"{profile.phase}: the open model paces agentload's OpenModelUser; with "
+                "--locustfile use a closed-loop phase (smoke, load, stress, profile)"
+            )
         total = profile.duration_s
         table = {**profile.shape_table(), "processes": max(1, orch.config.workers)}
         plan = _plan(orch, orch.out_dir, shape="open_model", shape_table=table)
