@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from agentload.config import RunConfig, WorkerLossPolicy
+from agentload.config import RunConfig, WorkerConfig, WorkerLossPolicy, parse_master
 from agentload.durations import parse_duration
 from agentload.errors import AgentloadError, ConfigError, ExitCode
 from agentload.orchestrator import execute
@@ -64,6 +64,31 @@ def run(
         int,
         typer.Option(min=0, help="Run a Locust master and N worker processes (0: one process)."),
     ] = 0,
+    expect_workers: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Run a Locust master with no local workers and wait for N `agentload worker` "
+            "processes (other machines) to connect before each of the phase's Locust runs.",
+        ),
+    ] = 0,
+    master_bind: Annotated[
+        str,
+        typer.Option(
+            help="With --expect-workers: the address the master listens on (0.0.0.0: every "
+            "interface; the protocol has no authentication, keep it on a private network)."
+        ),
+    ] = "127.0.0.1",
+    master_port: Annotated[
+        int, typer.Option(min=1, max=65535, help="With --expect-workers: the master's port.")
+    ] = 5557,
+    workers_timeout: Annotated[
+        str,
+        typer.Option(
+            help="With --expect-workers: how long to wait for the workers (each Locust run) "
+            "before aborting (exit 3)."
+        ),
+    ] = "60s",
     out: Annotated[
         Path | None,
         typer.Option(
@@ -210,6 +235,11 @@ def run(
     if exclude_tags:
         locust_args += ["--exclude-tags", *exclude_tags]
     try:
+        if workers and expect_workers:
+            raise ConfigError(
+                "--workers (local processes) and --expect-workers (remote ones) cannot be "
+                "combined; use one or the other"
+            )
         if requests_cap is not None:
             locust_args += ["--agentload-requests-cap", str(_requests_cap(requests_cap))]
         config = RunConfig(
@@ -242,11 +272,79 @@ def run(
             locustfile=locustfile,
             user_classes=tuple(user_class or ()),
             locust_args=tuple(locust_args),
+            expect_workers=expect_workers,
+            master_bind=master_bind,
+            master_port=master_port,
+            workers_timeout=parse_duration(workers_timeout, what="--workers-timeout"),
             options=_given_options(),
         )
     except AgentloadError as exc:
         _fail(exc)
     raise typer.Exit(int(execute(config)))
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
+def worker(
+    ctx: typer.Context,
+    master: Annotated[
+        str,
+        typer.Option(
+            help="The master to serve, HOST[:PORT] (port 5557 by default): an `agentload run "
+            "... --expect-workers N` on another machine."
+        ),
+    ],
+    api: Annotated[
+        str | None,
+        typer.Option(help="The API description (name or TOML path); must match the master's."),
+    ] = None,
+    scenario_config: Annotated[
+        Path | None,
+        typer.Option(
+            help="Scenario config (name or TOML path); default: the one the master's phase uses. "
+            "Must match the master's."
+        ),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model name for {model}; default: the master's.")
+    ] = None,
+    locustfile: Annotated[
+        Path | None,
+        typer.Option(help="Your own locustfile, as the master runs it (--locustfile)."),
+    ] = None,
+    user_class: Annotated[
+        list[str] | None,
+        typer.Option(help="With --locustfile: the user classes to offer (default all)."),
+    ] = None,
+    connect_timeout: Annotated[
+        str,
+        typer.Option(help="How long to wait for the master to appear before giving up."),
+    ] = "5m",
+) -> None:
+    """Serve a master's load as a Locust worker with agentload's plugin, following the phase's
+    Locust runs until the master's last one ends.
+
+    A worker whose API description, scenario config, model or phase differs from the master's
+    is refused (exit 2, one line naming both digests). Options after `--` go to Locust.
+    """
+    try:
+        host, port = parse_master(master)
+        config = WorkerConfig(
+            master_host=host,
+            master_port=port,
+            api=api,
+            scenario_config=scenario_config,
+            model=model,
+            locustfile=locustfile,
+            user_classes=tuple(user_class or ()),
+            connect_timeout=parse_duration(connect_timeout, what="--connect-timeout"),
+            locust_args=tuple(ctx.args),
+        )
+        from agentload.locust_runner import run_worker
+
+        code = run_worker(config)
+    except AgentloadError as exc:
+        _fail(exc)
+    raise typer.Exit(int(code))
 
 
 @app.command()

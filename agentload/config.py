@@ -55,8 +55,41 @@ class RunConfig:
     locustfile: Path | None = None
     user_classes: tuple[str, ...] = ()
     locust_args: tuple[str, ...] = ()
+    expect_workers: int = 0
+    master_bind: str = "127.0.0.1"
+    master_port: int = 5557
+    workers_timeout: float = 60.0
     results_root: Path = Path("results")
     options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """`agentload worker` options, typed: a Locust worker (or one after another, as the phase's
+    Locust runs come and go) of the master at `master_host:master_port`."""
+
+    master_host: str
+    master_port: int = 5557
+    api: str | None = None
+    scenario_config: Path | None = None
+    model: str | None = None
+    locustfile: Path | None = None
+    user_classes: tuple[str, ...] = ()
+    connect_timeout: float = 300.0
+    locust_args: tuple[str, ...] = ()
+
+
+def parse_master(value: str) -> tuple[str, int]:
+    """``HOST[:PORT]`` (PORT 5557 by default; ``[::1]:5557`` for IPv6). ConfigError otherwise."""
+    host, port = value, "5557"
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        port = rest.removeprefix(":") or port
+    elif value.count(":") == 1:
+        host, port = value.split(":")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError(f"--master {value!r}: expected HOST[:PORT], e.g. 10.0.0.5:5557")
+    return host, int(port)
 
 
 def make_out_dir(config: RunConfig, started: datetime, phase: str) -> Path:

@@ -5,7 +5,9 @@ On every process (local, master, worker) the API description (``--api``), its ph
 into an :class:`agentload.apis.plan.ApiPlan` before any user starts; a bad one prints one line
 naming the file and field to stderr and ends Locust with exit code 2. On the master or a local
 runner the timeline recorder (``--agentload-out``) and the client-side metrics exporter
-(``--client-metrics-port``) start.
+(``--client-metrics-port``) start. With remote workers, :mod:`agentload.locust.remote` checks that
+each worker resolved the master's plan (a digest) and resolves it again there with the master's
+phase.
 
 ``settings()`` gives the users the loaded :class:`PluginSettings`. A user's own locustfile
 needs no description (its classes record through :mod:`agentload.locust.record`); the default
@@ -28,7 +30,7 @@ from agentload.apis.load import DEFAULT_API, load_description
 from agentload.apis.plan import ApiPlan, resolve
 from agentload.errors import ConfigError
 from agentload.files import find
-from agentload.locust import client_metrics, llm_metrics, timeline
+from agentload.locust import client_metrics, llm_metrics, remote, timeline
 from agentload.locust.hooks import listen
 from agentload.scenarios.arrivals import OpenModelPlan, resolve_plan
 from agentload.scenarios.config import load_scenario_config
@@ -122,6 +124,7 @@ def _on_init(environment: Any, **_kw: Any) -> None:
     except ConfigError as exc:
         _fail(str(exc))
     _apply_class_weights(environment, _settings.plan)
+    remote.install(environment, options, _settings)  # remote workers' plan check
     if getattr(options, "worker", False):
         return
     if options.agentload_out:
@@ -133,6 +136,14 @@ def _on_init(environment: Any, **_kw: Any) -> None:
             client_metrics.serve(environment, port, host)
         except OSError as exc:
             _fail(f"--client-metrics-port {port}: cannot listen on {host}:{port} ({exc})")
+
+
+def use_settings(new: PluginSettings, slo: str) -> None:
+    """A remote worker's plan, resolved again with the master's phase, scenario config, model
+    and SLOs (before any of its users starts)."""
+    global _settings
+    _settings = new
+    llm_metrics.configure(from_option(slo))
 
 
 @contextmanager

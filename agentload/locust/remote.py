@@ -1,0 +1,295 @@
+"""Remote workers (``agentload run --expect-workers N``, ``agentload worker``): the plan check.
+
+Locust's own protocol carries the load; three custom messages carry agentload's check on top:
+
+    worker                                master (--agentload-workers FILE)
+      | -- agentload_hello {id, host, pid} -->  |
+      | <-- agentload_plan {digest, parts,  --  |  phase, description, scenario config, model,
+      |      phase, ..., last, closing}         |  SLOs and the open-model shape of this run
+      | -- agentload_joined | agentload_refused |  the worker's own digest of the same plan
+                                                v
+                                         FILE: {"joined", "refused", "lost"} (read by the runner)
+
+The worker sends its hello once its listener is registered (a plan sent at Locust's ``ack``
+could arrive first). The digest is :func:`plan_digest`: SHA-256 over the description's bytes,
+the scenario config's bytes, the model and the phase. A worker with another one logs one line
+naming both and exits 2 (``agentload worker`` says why); the master records it and quits, so no
+mixed figures are produced. Before users spawn, the master's ``test_start`` waits (bounded) for
+every connected worker's answer. A joined worker that goes missing (heartbeats) or quits while
+the test runs is written under ``lost``. ``last`` tells the worker whether another Locust run of
+the phase follows (``agentload worker`` then starts a new Locust worker for it); ``closing``
+that this master is already ending (a worker that reached it late reconnects to the next one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import gevent
+
+from agentload.errors import ConfigError
+from agentload.files import find
+from agentload.locust.hooks import listen
+from agentload.locust_runner import WORKER_ID_ENV, WORKER_PID_ENV, WORKER_STATE_ENV
+
+ANSWER_WAIT_S = 10.0
+MISSING = "missing"
+
+
+def file_digest(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def plan_digest(
+    description: Path, scenario_config: Path | None, model: str, phase: str
+) -> dict[str, Any]:
+    """The parts of a resolved plan that must agree between a master and its workers, and their
+    one digest: ``{"digest", "parts": {"description", "scenario_config", "model", "phase"}}``."""
+    parts = {
+        "description": file_digest(description),
+        "scenario_config": file_digest(scenario_config),
+        "model": model,
+        "phase": phase,
+    }
+    blob = json.dumps(parts, sort_keys=True).encode()
+    return {"digest": hashlib.sha256(blob).hexdigest(), "parts": parts}
+
+
+_PART_NAMES = {
+    "description": "API description",
+    "scenario_config": "scenario config",
+    "model": "model",
+    "phase": "phase",
+}
+
+
+def refusal(mine: dict[str, Any], master: dict[str, Any], names: dict[str, str]) -> str | None:
+    """None when the digests agree; else one line naming what differs and both digests."""
+    if mine["digest"] == master["digest"]:
+        return None
+    differ = [k for k in _PART_NAMES if mine["parts"].get(k) != master["parts"].get(k)]
+    what = ", ".join(f"{_PART_NAMES[k]} ({names.get(k, '?')})" for k in differ) or "plan"
+    return (
+        f"plan digest {mine['digest'][:12]} differs from the master's {master['digest'][:12]}: "
+        f"{what} not the same as the master's"
+    )
+
+
+def scenario_config_file(option: str) -> Path | None:
+    return find("scenarios", option).resolve() if option else None
+
+
+def _identity(environment: Any) -> dict[str, Any]:
+    host = socket.gethostname()
+    pid = int(os.environ.get(WORKER_PID_ENV) or os.getpid())
+    worker_id = os.environ.get(WORKER_ID_ENV) or f"{host}-{pid}"
+    return {"id": worker_id, "host": host, "pid": pid, "locust_id": environment.runner.client_id}
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# -- the master -------------------------------------------------------------------------------
+class MasterCheck:
+    """The master's side: answers hellos with the plan, records joins, refusals and losses."""
+
+    def __init__(self, environment: Any, path: Path, plan: dict[str, Any]) -> None:
+        self.env, self.path, self.plan = environment, path, plan
+        self.joined: dict[str, dict[str, Any]] = {}  # Locust client id -> identity
+        self.refused: list[dict[str, Any]] = []
+        self.lost: list[dict[str, Any]] = []
+        self.ending = False
+        runner = environment.runner
+        runner.register_message("agentload_hello", self._on_hello)
+        runner.register_message("agentload_joined", self._on_joined)
+        runner.register_message("agentload_refused", self._on_refused)
+        environment.events.test_start.add_listener(self._on_test_start)
+        environment.events.test_stop.add_listener(self._on_end)
+        environment.events.quitting.add_listener(self._on_end)
+        self._write()
+        gevent.spawn(self._watch)
+
+    def _write(self) -> None:
+        data = {
+            "joined": list(self.joined.values()),
+            "refused": self.refused,
+            "lost": self.lost,
+            "ending": self.ending,
+        }
+        _write_json(self.path, data)
+
+    def _on_hello(self, environment: Any, msg: Any, **_kw: Any) -> None:
+        plan = {**self.plan, "closing": self.ending}
+        environment.runner.send_message("agentload_plan", plan, client_id=msg.node_id)
+
+    def _on_joined(self, environment: Any, msg: Any, **_kw: Any) -> None:
+        self.joined[msg.node_id] = dict(msg.data)
+        self._write()
+
+    def _on_refused(self, environment: Any, msg: Any, **_kw: Any) -> None:
+        self.refused.append(dict(msg.data))
+        self._write()
+        sys.stderr.write(f"agentload: worker {msg.data.get('id')} refused: {msg.data['reason']}\n")
+        environment.process_exit_code = 2
+        gevent.spawn_later(0.2, environment.runner.quit)
+
+    def _on_test_start(self, environment: Any, **_kw: Any) -> None:
+        """No user spawns before every connected worker has answered (bounded)."""
+        deadline = time.monotonic() + ANSWER_WAIT_S
+        while time.monotonic() < deadline:
+            answered = set(self.joined) | {r.get("locust_id") for r in self.refused}
+            if set(environment.runner.clients) <= answered:
+                break
+            gevent.sleep(0.1)
+
+    def _on_end(self, **_kw: Any) -> None:
+        self.ending = True
+        self._write()
+
+    def _watch(self) -> None:
+        """A joined worker that went missing or left while the test runs is lost."""
+        from locust.runners import STATE_MISSING
+
+        gone: set[str] = set()
+        while True:
+            gevent.sleep(0.5)
+            if self.ending:
+                continue
+            clients = self.env.runner.clients
+            for locust_id, who in self.joined.items():
+                node = clients.get(locust_id)
+                state = "quit" if node is None else MISSING if node.state == STATE_MISSING else ""
+                if state and locust_id not in gone:
+                    gone.add(locust_id)
+                    self.lost.append({**who, "state": state, "at": time.time()})
+                    self._write()
+
+
+def master_plan(environment: Any, options: Any, settings: Any) -> dict[str, Any]:
+    """What the master sends: its digest and how to resolve the same plan elsewhere."""
+    scenario = scenario_config_file(getattr(options, "scenario_config", "") or "")
+    phase = getattr(options, "agentload_phase", "") or ""
+    model = getattr(options, "model", "") or ""
+    shape = environment.shape_class
+    open_shape = shape is not None and type(shape).__name__ == "OpenModelShape"
+    return {
+        **plan_digest(settings.plan.path, scenario, model, phase),
+        "description": str(settings.plan.path),
+        "scenario_config": str(scenario) if scenario else "",
+        "model": model,
+        "phase": phase,
+        "slo": getattr(options, "agentload_slo", "") or "",
+        "open_shape": os.environ.get("AGENTLOAD_SHAPE") if open_shape else None,
+        "last": bool(getattr(options, "agentload_last_run", False)),
+    }
+
+
+# -- the worker -------------------------------------------------------------------------------
+class WorkerCheck:
+    """The worker's side: ask for the plan, resolve the same one here, join or refuse."""
+
+    def __init__(self, environment: Any, options: Any, state_path: Path | None) -> None:
+        self.env, self.options, self.state_path = environment, options, state_path
+        self.who = _identity(environment)
+        runner = environment.runner
+        runner.register_message("agentload_plan", self._on_plan)
+        runner.send_message("agentload_hello", self.who)
+
+    def _state(self, data: dict[str, Any]) -> None:
+        if self.state_path is not None:
+            _write_json(self.state_path, data)
+
+    def _on_plan(self, environment: Any, msg: Any, **_kw: Any) -> None:
+        from agentload.locust import plugin
+
+        master = dict(msg.data)
+        if master.get("closing"):  # a master that is ending: wait for the next one
+            self._state({"status": "closing"})
+            gevent.spawn_later(0.1, environment.runner.quit)
+            return
+        try:
+            options, names = self._resolved_options(master)
+            settings = plugin.load_settings(options, master.get("open_shape"))
+            scenario = scenario_config_file(options.scenario_config)
+            mine = plan_digest(settings.plan.path, scenario, options.model, options.agentload_phase)
+            reason = refusal(mine, master, names)
+        except ConfigError as exc:
+            reason = str(exc)
+        if reason is not None:
+            self._refuse(reason)
+            return
+        plugin.use_settings(settings, master.get("slo") or "")
+        self._state({"status": "joined", "last": bool(master.get("last")), **self.who})
+        environment.runner.send_message("agentload_joined", {**self.who, "digest": mine["digest"]})
+
+    def _resolved_options(
+        self, master: dict[str, Any]
+    ) -> tuple[argparse.Namespace, dict[str, str]]:
+        """This worker's options, the master's where the worker was given none (the phase is
+        always the master's; the description never, the user classes were made from it)."""
+        options = argparse.Namespace(**vars(self.options))
+        mine = getattr(options, "scenario_config", "") or ""
+        theirs = master.get("scenario_config") or ""
+        if not mine and theirs:
+            mine = theirs if Path(theirs).is_file() else Path(theirs).stem
+        options.scenario_config = mine
+        options.model = getattr(options, "model", "") or master.get("model") or ""
+        options.agentload_phase = master.get("phase") or ""
+        names = {
+            "description": f"this worker: {getattr(options, 'api', '') or 'default'}, "
+            f"master: {master.get('description')}",
+            "scenario_config": f"this worker: {mine or 'none'}, master: {theirs or 'none'}",
+            "model": f"this worker: {options.model or 'none'}, master: {master.get('model')}",
+            "phase": str(master.get("phase")),
+        }
+        return options, names
+
+    def _refuse(self, reason: str) -> None:
+        line = f"refused by this worker's plan check: {reason}"
+        sys.stderr.write(f"agentload: {line}\n")
+        sys.stderr.flush()
+        self._state({"status": "refused", "reason": reason, **self.who})
+        self.env.runner.send_message("agentload_refused", {**self.who, "reason": reason})
+        self.env.process_exit_code = 2
+        gevent.spawn_later(0.3, self.env.runner.quit)
+
+
+def install(environment: Any, options: Any, settings: Any) -> None:
+    """At ``init``: the master's check with ``--agentload-workers``, the worker's always."""
+    if getattr(options, "worker", False):
+        state = os.environ.get(WORKER_STATE_ENV)
+        WorkerCheck(environment, options, Path(state) if state else None)
+    elif getattr(options, "master", False) and getattr(options, "agentload_workers", ""):
+        plan = master_plan(environment, options, settings)
+        MasterCheck(environment, Path(options.agentload_workers), plan)
+
+
+def _add_options(parser: Any, **_kw: Any) -> None:
+    group = parser.add_argument_group("agentload remote workers")
+    group.add_argument(
+        "--agentload-workers",
+        default="",
+        help="Master: check remote workers' plans and write who joined, was refused or lost here",
+    )
+    group.add_argument(
+        "--agentload-last-run",
+        action="store_true",
+        default=False,
+        help="Master: no other Locust run of the phase follows (the workers then exit)",
+    )
+
+
+listen("init_command_line_parser", _add_options)
