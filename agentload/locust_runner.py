@@ -1,4 +1,5 @@
-"""Locust as subprocesses: one local runner, or a master and N workers on this machine.
+"""Locust as subprocesses: one local runner, a master and N workers on this machine, or a master
+for remote workers (`agentload run --expect-workers N`) and those workers (`agentload worker`).
 
 `build_commands(plan)` is pure (the command lines and environment); `LocustProcesses` starts them
 with their output appended to `runner.log`, watches the workers, and stops everything by PID.
@@ -28,6 +29,7 @@ LOCUSTFILE = PACKAGE_DATA / "locustfiles" / "agents.py"
 PLUGIN_LOCUSTFILE = PACKAGE_DATA / "locustfiles" / "plugin.py"
 SHAPES_DIR = Path(__file__).resolve().parent / "shapes"
 QUIT_GRACE_S = 3.0
+WORKERS_FILE = "workers.json"  # remote workers: joined, refused, lost (written by the master)
 STOP_TIMEOUT_S = 5.0
 
 
@@ -49,6 +51,10 @@ class LocustPlan:
     web_port: int = 8089
     client_metrics_port: int | None = None
     master_port: int = 0
+    expect_workers: int = 0  # remote workers (`agentload worker`), no local ones
+    master_bind: str = "127.0.0.1"
+    workers_timeout: float = 60.0
+    last_run: bool = True  # no other Locust run of the phase follows (remote workers then exit)
     api: Path | None = None
     phase: str = ""
     model: str = ""
@@ -143,6 +149,16 @@ def build_commands(plan: LocustPlan) -> Commands:
         worker = [*base, *shared, "--worker", "--master-host", "127.0.0.1"]
         worker += ["--master-port", str(port)]
         workers = [worker + list(plan.user_classes) for _ in range(plan.workers)]
+    elif plan.expect_workers > 0:  # the runner bounds the wait itself (`--workers-timeout`)
+        main += [
+            "--master", "--master-bind-host", plan.master_bind,
+            "--master-bind-port", str(plan.master_port or 5557),
+            "--expect-workers", str(plan.expect_workers),
+            "--expect-workers-max-wait", f"{plan.workers_timeout + 30:g}",
+            "--agentload-workers", str(out_dir / WORKERS_FILE),
+        ]  # fmt: skip
+        if plan.last_run:
+            main.append("--agentload-last-run")
     main += list(plan.user_classes)
     env = {"AGENTLOAD_SHAPE": json.dumps(plan.shape_table), "PYTHONUNBUFFERED": "1"}
     if plan.api is not None:

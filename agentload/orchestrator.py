@@ -60,7 +60,8 @@ class Orchestrator:
         self.prometheus: Any = None
         self.client_metrics_port: int | None = None
         self.server_side: dict[str, Any] | None = None
-        self.lost_workers: list[dict[str, int | None]] = []
+        self.lost_workers: list[dict[str, Any]] = []
+        self.remote_workers: dict[str, dict[str, Any]] = {}  # --expect-workers: id -> who
         self.load_window: list[float] = []  # when each Locust run started (time.time())
         self.load_end: float | None = None  # when the last one ended
         self.pids: dict[str, list[int]] = {"runner": [os.getpid()]}
@@ -101,13 +102,15 @@ class Orchestrator:
             self.profile = self.profile.model_copy(update={"scenario_config": scenario})
         self.phase = self.profile.phase
         self._prepare_api()
-        check_worker_steps(self.profile, cfg.workers)
+        check_worker_steps(self.profile, cfg.workers or cfg.expect_workers)
         extra = list(self.api_plan.gates) if self.api_plan is not None else []
         self.gates = parse_gates([*self.profile.gates, *extra])
         if cfg.host is not None:
             check_host(cfg.host, cfg.allow_remote)
         if cfg.workers and cfg.web:
             raise ConfigError("--web and --workers cannot be combined; use one or the other")
+        if cfg.expect_workers and cfg.web:
+            raise ConfigError("--web and --expect-workers cannot be combined; use one or the other")
         self.out_dir = make_out_dir(cfg, self.started_at, self.phase)
         handler = RunLogHandler(self.out_dir / "runner.log")
         handler.setFormatter(logging.Formatter("%(asctime)s agentload %(levelname)s %(message)s"))

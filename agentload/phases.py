@@ -29,6 +29,7 @@ from agentload.errors import ConfigError, RunAborted
 from agentload.gates import evaluate, parse_gates, should_abort
 from agentload.knee import Step, find_knee, no_knee_finding, stress_section
 from agentload.locust_runner import (
+    WORKERS_FILE,
     LocustPlan,
     LocustProcesses,
     build_commands,
@@ -48,13 +49,18 @@ STEPS_FILE = "stress_steps.jsonl"
 _MARGIN_S = 30.0
 
 
+def _processes(orch: Orchestrator) -> int:
+    """How many Locust processes run users (the open model divides its arrivals among them)."""
+    return max(1, orch.config.workers or orch.config.expect_workers)
+
+
 def run_phase(orch: Orchestrator) -> None:
     """Run the phase the profile describes."""
     profile = orch.profile
     if profile.profile is not None:
         run_profile(orch)
     elif profile.shape == "stress":
-        orch.sections["stress"] = run_stress(orch, orch.out_dir)
+        orch.sections["stress"] = run_stress(orch, orch.out_dir, last_run=True)
     elif profile.shape == "sweep":
         run_sweep(orch)
     else:
@@ -76,6 +82,10 @@ def _plan(orch: Orchestrator, out_dir: Path, **kwargs: Any) -> LocustPlan:
         locustfile=orch.user_locustfile,
         extra_args=cfg.locust_args,
         workers=cfg.workers,
+        expect_workers=cfg.expect_workers,
+        master_bind=cfg.master_bind,
+        master_port=cfg.master_port,
+        workers_timeout=cfg.workers_timeout,
         web=cfg.web,
         web_port=cfg.web_port,
         client_metrics_port=orch.client_metrics_port,
@@ -94,7 +104,7 @@ def run_load(orch: Orchestrator) -> None:
                 "--locustfile use a closed-loop phase (smoke, load, stress, profile)"
             )
         total = profile.duration_s
-        table = {**profile.shape_table(), "processes": max(1, orch.config.workers)}
+        table = {**profile.shape_table(), "processes": _processes(orch)}
         plan = _plan(orch, orch.out_dir, shape="open_model", shape_table=table)
     elif profile.shape == "stages":
         table = profile.shape_table()
@@ -108,7 +118,7 @@ def run_load(orch: Orchestrator) -> None:
     drive(orch, plan, total)
 
 
-def run_stress(orch: Orchestrator, out_dir: Path) -> dict[str, Any]:
+def run_stress(orch: Orchestrator, out_dir: Path, last_run: bool) -> dict[str, Any]:
     """Growing steps until the stop criteria; the summary's `stress` section."""
     out_dir.mkdir(parents=True, exist_ok=True)
     profile = orch.profile
@@ -120,7 +130,8 @@ def run_stress(orch: Orchestrator, out_dir: Path) -> dict[str, Any]:
     total = float(params["step_duration_s"]) * int(params["max_steps"])
     started = time.time()
     try:
-        drive(orch, _plan(orch, out_dir, shape="stress", shape_table=table), total)
+        plan = _plan(orch, out_dir, shape="stress", shape_table=table, last_run=last_run)
+        drive(orch, plan, total)
     finally:
         orch.sections["stress"] = stress_result(orch, steps_path, started, params)
     return dict(orch.sections["stress"])
@@ -179,6 +190,7 @@ def run_sweep(orch: Orchestrator) -> None:
 
     def closed(folder: Path, users: int) -> dict[str, Any]:
         plan = _plan(orch, folder, users=users, spawn_rate=max(users, 1), run_time=step)
+        plan = replace(plan, last_run=False)  # rates follow (the workers wait for them)
         drive(orch, replace(plan, user_classes=(user_class,)), step)
         return _measured(orch, folder)
 
@@ -200,10 +212,11 @@ def run_sweep(orch: Orchestrator) -> None:
         table = {
             "rate_per_s": rate, "arrival": params.arrival, "duration_s": step, "users": 0,
             "max_users": params.max_users, "max_lag_s": params.max_lag_s,
-            "processes": max(1, orch.config.workers),
+            "processes": _processes(orch),
         }  # fmt: skip
         plan = _plan(orch, folder, shape="open_model", shape_table=table)
-        drive(orch, replace(plan, user_classes=("OpenModelUser",)), step)
+        plan = replace(plan, user_classes=("OpenModelUser",), last_run=index == len(rates) + 2)
+        drive(orch, plan, step)
         rate_row = sweep.row("rate", rate, _measured(orch, folder), scenario, entry)
         section["rates"].append(rate_row)
         log.info("sweep: %g req/s asked, %.2f achieved, goodput %s", rate,
@@ -234,7 +247,9 @@ def run_profile(orch: Orchestrator) -> None:
     assert params is not None
     users, users_from = params.knee_users, "given"
     if users is None:
-        users, users_from = _users_to_hold(orch, run_stress(orch, orch.out_dir / "stress"))
+        users, users_from = _users_to_hold(
+            orch, run_stress(orch, orch.out_dir / "stress", last_run=False)
+        )
     pid = orch.target.pids.get("supervisor") if orch.target else None
     pid = orch.config.pid or pid
     hold = params.warmup_s + params.hold_s
@@ -312,6 +327,8 @@ def drive(
         log.info("Locust web UI: http://127.0.0.1:%d (Ctrl-C here ends the run)", plan.web_port)
     start = time.monotonic()
     bound = None if plan.web else expected_s + _MARGIN_S + (15 if plan.workers else 0)
+    if bound is not None and plan.expect_workers:
+        bound += plan.workers_timeout
     watch = _Watch(orch, plan)
     with _live_view(orch, plan, expected_s):
         while procs.exit_code() is None:
@@ -324,6 +341,7 @@ def drive(
             watch.target()
             for lost in procs.newly_lost_workers():
                 watch.worker_lost(lost)
+            watch.remote_workers(elapsed)
             if watch.gates(plan.out_dir / "timeline.jsonl", elapsed):
                 break
             if on_tick is not None and on_tick(elapsed):
@@ -338,6 +356,7 @@ def drive(
     procs.stop()
     code = procs.exit_code()
     log.info("locust ended with exit code %s", code)
+    watch.remote_workers(None)  # a refusal or a wait the master gave up, said after its end
     if not plan.web and not (plan.out_dir / "final.json").exists():
         said = _last_locust_line(orch.out_dir / "runner.log")
         if code == 2 and said.startswith("agentload:"):
@@ -346,7 +365,8 @@ def drive(
 
 
 class _Watch:
-    """The periodic checks of `drive`: remote target reachability, lost workers, early abort."""
+    """The periodic checks of `drive`: remote target reachability, lost workers (local ones by
+    PID, remote ones through the master's workers.json), early abort."""
 
     def __init__(self, orch: Orchestrator, plan: LocustPlan) -> None:
         self.orch, self.plan = orch, plan
@@ -356,6 +376,9 @@ class _Watch:
         self.next_gate_check = abort.grace_s if abort else float("inf")
         self.next_probe = 0.0
         self.probe_failures = 0
+        self.all_joined = False
+        self.joined_ids: set[Any] = set()
+        self.lost_seen = 0
 
     def target(self) -> None:
         """A remote target: three failed probes in a row (2 s apart) of its readiness path (the
@@ -374,8 +397,44 @@ class _Watch:
                 problem = f"target {self.plan.host} unreachable: {type(exc).__name__}"
                 raise RunAborted(problem) from None
 
-    def worker_lost(self, lost: dict[str, int | None]) -> None:
-        message = f"locust worker pid {lost['pid']} died (exit code {lost['exit_code']})"
+    def remote_workers(self, elapsed: float | None) -> None:
+        """`--expect-workers`: the master's workers.json. A refused worker is a configuration
+        error; fewer than expected after `--workers-timeout` (or at the end: None) aborts; a
+        joined worker that went missing or left is lost (by policy)."""
+        plan = self.plan
+        if not plan.expect_workers:
+            return
+        data = read_json(plan.out_dir / WORKERS_FILE) or {}
+        for refused in data.get("refused") or []:
+            raise ConfigError(
+                f"worker {refused.get('id')} refused: {refused.get('reason')} (start every "
+                "worker with the master's --api, --scenario-config and --model)"
+            )
+        joined = data.get("joined") or []
+        for who in joined:
+            seen = self.orch.remote_workers.setdefault(
+                str(who.get("id")), {k: who.get(k) for k in ("id", "host", "pid")} | {"runs": 0}
+            )
+            if who.get("locust_id") not in self.joined_ids:
+                self.joined_ids.add(who.get("locust_id"))
+                seen["runs"] += 1
+        if not self.all_joined:
+            if len(joined) >= plan.expect_workers:
+                self.all_joined = True
+                log.info("%d of %d workers connected", len(joined), plan.expect_workers)
+            elif elapsed is None or elapsed > plan.workers_timeout:
+                raise RunAborted(
+                    f"{len(joined)} of {plan.expect_workers} workers connected within "
+                    f"{plan.workers_timeout:g}s (master on {plan.master_bind}:{plan.master_port})"
+                )
+        for lost in (data.get("lost") or [])[self.lost_seen :]:
+            self.lost_seen += 1
+            message = f"locust worker {lost.get('id')} on {lost.get('host')} lost ({lost['state']})"
+            self.worker_lost({k: lost.get(k) for k in ("id", "host", "pid", "state")}, message)
+
+    def worker_lost(self, lost: dict[str, Any], message: str | None = None) -> None:
+        if message is None:
+            message = f"locust worker pid {lost['pid']} died (exit code {lost['exit_code']})"
         self.orch.lost_workers.append(lost)
         if self.orch.config.on_worker_loss is WorkerLossPolicy.FAIL:
             raise RunAborted(f"{message}; --on-worker-loss fail")

@@ -61,6 +61,12 @@ def _summary(orch: Orchestrator) -> tuple[dict[str, Any], ExitCode]:
         extra["sweep"] = orch.sections["sweep"]
     if orch.config.workers:
         extra["workers"] = {"expected": orch.config.workers, "lost": orch.lost_workers}
+    elif orch.config.expect_workers:  # remote workers: who took part (over every Locust run)
+        extra["workers"] = {
+            "expected": orch.config.expect_workers,
+            "connected": list(orch.remote_workers.values()),
+            "lost": orch.lost_workers,
+        }
     # A run that made no request at all (e.g. a web UI run nobody started) fails its gates as
     # not evaluable instead of calling the profile's entries unknown.
     entries = (final or {}).get("entries") or {}
