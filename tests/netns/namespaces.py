@@ -226,6 +226,20 @@ class Network:
         nothing they send leaves the namespace, so no peer hears a goodbye or a reset."""
         ip("-n", self.hub, "link", "delete", host.veth)
 
+    def remove_host(self, host: Host) -> list[int]:
+        """Tear `host` down as a machine that vanishes: unplug it first (so nothing it sends gets
+        out: no goodbye, no FIN, no reset), then SIGKILL every process in it by PID, then delete
+        its namespace. The PIDs killed."""
+        self.cut(host)
+        pids = netns_pids(host.netns)
+        for pid in pids:
+            _signal(pid, signal.SIGKILL)
+        for process in self.processes:
+            if process.pid in pids:
+                process.wait(timeout=10)
+        ip("netns", "delete", host.netns)
+        return pids
+
     def stop(self, process: subprocess.Popen[bytes], grace: float = 5.0) -> None:
         kill_tree(process.pid, grace)
         process.wait(timeout=10)
