@@ -83,7 +83,9 @@ def worker_log(tmp_path: Path, index: int) -> str:
     return (tmp_path / f"worker-{index}.log").read_text(errors="replace")
 
 
-def test_smoke_with_two_remote_workers_passes_and_lists_them(tmp_path: Path, workers) -> None:
+def test_smoke_with_two_remote_workers_passes_and_lists_them(
+    tmp_path: Path, workers: Callable[..., Worker]
+) -> None:
     """Two `agentload worker`s started on their own join the master; smoke passes, summary.json
     lists both, the client's request total equals the count the target served, and both workers
     exit 0 after the master's last run."""
@@ -110,7 +112,9 @@ def test_smoke_with_two_remote_workers_passes_and_lists_them(tmp_path: Path, wor
         end_all(all_child_pids(out))
 
 
-def test_workers_that_do_not_all_come_abort_with_how_many_did(tmp_path: Path, workers) -> None:
+def test_workers_that_do_not_all_come_abort_with_how_many_did(
+    tmp_path: Path, workers: Callable[..., Worker]
+) -> None:
     """--expect-workers 2 --workers-timeout 3s with one worker: exit 3, "1 of 2" in the reason."""
     port, out = free_port(), tmp_path / "run"
     workers(port)
@@ -127,7 +131,9 @@ def test_workers_that_do_not_all_come_abort_with_how_many_did(tmp_path: Path, wo
         end_all(all_child_pids(out))
 
 
-def test_a_worker_with_another_scenario_config_is_refused(tmp_path: Path, workers) -> None:
+def test_a_worker_with_another_scenario_config_is_refused(
+    tmp_path: Path, workers: Callable[..., Worker]
+) -> None:
     """A worker started with the load scenario config while the master runs smoke's is refused:
     it exits 2 naming both digests, and the run ends as a configuration error (exit 2), not a
     pass with mixed figures."""
@@ -151,7 +157,9 @@ def test_a_worker_with_another_scenario_config_is_refused(tmp_path: Path, worker
 
 
 @pytest.mark.parametrize("policy", ["fail", "continue"])
-def test_a_worker_killed_mid_run_is_lost_by_policy(tmp_path: Path, workers, policy: str) -> None:
+def test_a_worker_killed_mid_run_is_lost_by_policy(
+    tmp_path: Path, workers: Callable[..., Worker], policy: str
+) -> None:
     """A worker (and its Locust process) killed mid-run: the master misses its heartbeats;
     --on-worker-loss fail exits 3, continue finishes and lists it under workers.lost."""
     port, out = free_port(), tmp_path / "run"
