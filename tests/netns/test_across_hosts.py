@@ -243,7 +243,7 @@ def test_a_worker_whose_namespace_vanishes_mid_run_is_lost(
     assert "Traceback" not in survivor_output
 
 
-def test_no_namespace_veth_or_process_of_this_run_is_left() -> None:
+def test_no_namespace_veth_or_process_of_this_run_is_left(netns_ok: None) -> None:
     """After the tests above (each network's teardown already checked its own): no namespace
     named for this test process remains, and none of its veths in the machine's namespace."""
     mine = f"{PREFIX}{os.getpid()}-"

@@ -4,13 +4,15 @@ by their own PID, an unplugged host is unreachable, and teardown leaves nothing 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import psutil
 
-from tests.netns.namespaces import PREFIX, Network, ip, namespaces, netns_pids
+from tests.netns.namespaces import PREFIX, Network, ip, namespaces, netns_pids, remove_stale
 
 
 def _wait_cmdline(pid: int, argv: list[str], timeout: float = 5.0) -> list[str]:
@@ -102,3 +104,26 @@ def test_names_carry_this_runs_pid(network):
     host = network.add_host("x")
     assert host.netns.startswith(f"{PREFIX}{os.getpid()}-")
     assert len(host.veth) <= 15
+
+
+def test_stale_namespaces_are_removed_only_when_their_run_is_gone(netns_ok):
+    """`remove_stale` deletes a namespace of our prefix whose PID no longer runs (and ends the
+    process inside it), and leaves one whose PID runs (this process) alone."""
+    pid_max = int(Path("/proc/sys/kernel/pid_max").read_text())
+    stale, live = f"{PREFIX}{pid_max + 1}-1-old", f"{PREFIX}{os.getpid()}-0-live"
+    sleeper = None
+    try:
+        for name in (stale, live):
+            ip("netns", "add", name)
+        sleeper = subprocess.Popen(["ip", "netns", "exec", stale, "sleep", "60"])
+        _wait_cmdline(sleeper.pid, ["sleep", "60"])
+        assert stale in remove_stale()
+        assert sleeper.wait(timeout=10) != 0
+        assert stale not in namespaces() and live in namespaces()
+    finally:
+        if sleeper is not None and sleeper.poll() is None:
+            sleeper.kill()
+            sleeper.wait(timeout=5)
+        for name in (stale, live):
+            ip("netns", "delete", name, check=False)
+    assert not {stale, live} & set(namespaces())
