@@ -86,16 +86,17 @@ def _alive(pid: int) -> bool:
 
 
 def kill_tree(pid: int, grace: float = 5.0) -> None:
-    """End `pid` (SIGTERM, then SIGKILL after `grace`) and every descendant it had, each by PID."""
+    """End `pid` and every descendant it had, each by PID: SIGTERM to `pid` (up to `grace` to
+    exit), then a second for the descendants to follow it, then SIGKILL to whatever remains."""
     try:
         family = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
     except psutil.Error:
         return
-    for proc in family[:1]:
-        _signal(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(_alive(p.pid) for p in family):
-        time.sleep(0.1)
+    _signal(pid, signal.SIGTERM)
+    for members, wait in ((family[:1], grace), (family, 1.0)):
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and any(_alive(p.pid) for p in members):
+            time.sleep(0.05)
     for proc in family:
         if _alive(proc.pid):
             _signal(proc.pid, signal.SIGKILL)

@@ -3,7 +3,8 @@
 Topology (tests/netns/namespaces.py): a hub namespace with a bridge, and four hosts on
 10.213.0.0/24 joined to it by veth pairs: ``runner`` (.2: `agentload run` and its Locust
 master), ``target`` (.3: the embedded target, or tests/servers/capacity.py), ``worker1`` (.4)
-and ``worker2`` (.5), each running one `agentload worker --master 10.213.0.2:PORT`. Load goes
+and ``worker2`` (.5), each running one `agentload worker --master 10.213.0.2:PORT` (the stress
+test adds ``target-single`` (.6) for its single-process run, at the same time). Load goes
 only to the target's address inside the network, for a bounded time; every process is ended by
 PID and every namespace deleted at teardown (which fails if anything is left).
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,16 +37,16 @@ class Hosts:
 
 @pytest.fixture
 def hosts(network: Network) -> Hosts:
+    """The four hosts of the module docstring, on a fresh network."""
     runner, target = network.add_host("runner"), network.add_host("target")
     return Hosts(runner, target, [network.add_host("worker1"), network.add_host("worker2")])
 
 
 @dataclass
 class Run:
-    """One `agentload run` in the runner's namespace: its process, results folder and log."""
+    """One `agentload run` or `agentload worker` in a namespace: its process and console log."""
 
     process: subprocess.Popen[bytes]
-    out: Path
     log: Path
 
     def wait(self, timeout: float) -> tuple[int, str]:
@@ -60,19 +61,19 @@ class Run:
 
 
 @pytest.fixture
-def agentload(network: Network, hosts: Hosts, tmp_path: Path) -> Iterator[Callable[..., Run]]:
-    """Start `agentload ARGS` in a host's namespace (the runner's by default)."""
+def agentload(network: Network, hosts: Hosts, tmp_path: Path) -> Callable[..., Run]:
+    """Start `agentload ARGS` in a host's namespace (the runner's by default); its console goes
+    to NAME-N.log in tmp_path. Ended by PID with the network."""
     count = 0
 
     def start(args: list[str], host: Host | None = None, name: str = "run") -> Run:
         nonlocal count
         count += 1
         log = tmp_path / f"{name}-{count}.log"
-        out = tmp_path / f"{name}-{count}"
         process = network.start(host or hosts.runner, [*CLI, *args], log, env_with(), ROOT)
-        return Run(process, out, log)
+        return Run(process, log)
 
-    yield start
+    return start
 
 
 def master_args(hosts: Hosts, phase: str, url: str, out: Path, workers: int = 2) -> list[str]:
