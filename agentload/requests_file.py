@@ -32,6 +32,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from agentload.errors import AgentloadError
+
 FILE_NAME = "requests.jsonl.gz"
 PARTS_DIR = "requests.parts"
 DEFAULT_CAP = 200_000
@@ -126,10 +128,14 @@ def merge_parts(folder: Path) -> dict[str, Any] | None:
     sampled = requests > cap
     target = folder / FILE_NAME
     tmp = folder / f".{FILE_NAME}.tmp"
-    with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=6) as out:
-        for _key, _start, text in sorted(kept, key=lambda k: k[1]):
-            out.write(line_text(json.loads(text), sampled))
-    os.replace(tmp, target)
+    try:
+        with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=6) as out:
+            for _key, _start, text in sorted(kept, key=lambda k: k[1]):
+                out.write(line_text(json.loads(text), sampled))
+        os.replace(tmp, target)
+    except OSError as exc:  # a full disk: no half-written file, one line
+        tmp.unlink(missing_ok=True)
+        raise AgentloadError(f"cannot write {target}: {exc.strerror or exc}") from None
     shutil.rmtree(parts_dir, ignore_errors=True)
     seed = next((m.get("seed") for m in metas if m.get("seed") is not None), None)
     return {

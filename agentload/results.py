@@ -55,7 +55,7 @@ def _summary(orch: Orchestrator) -> tuple[dict[str, Any], ExitCode]:
     out = orch.out_dir
     final = read_json(out / "final.json")
     extra: dict[str, Any] = {"meta": _meta(orch)}
-    if requests_file := _merge_requests(out):
+    if requests_file := _merge_requests(orch, out):
         extra["requests_file"] = requests_file
     if "sweep" in orch.sections:
         extra["sweep"] = orch.sections["sweep"]
@@ -112,12 +112,18 @@ def _summary(orch: Orchestrator) -> tuple[dict[str, Any], ExitCode]:
     return summary, ExitCode.USAGE
 
 
-def _merge_requests(out: Path) -> dict[str, Any] | None:
+def _merge_requests(orch: Orchestrator, out: Path) -> dict[str, Any] | None:
     """Each Locust run's parts into its folder's requests.jsonl.gz (the sweep's and the profile's
-    inner runs have their own folders); the run folder's own file for summary.json."""
-    for parts in sorted(out.glob(f"*/**/{PARTS_DIR}")):
-        merge_parts(parts.parent)
-    return merge_parts(out)
+    inner runs have their own folders); the run folder's own file for summary.json. A file that
+    cannot be written (a full disk) is a write error of the results, said in one line."""
+    try:
+        for parts in sorted(out.glob(f"*/**/{PARTS_DIR}")):
+            merge_parts(parts.parent)
+        return merge_parts(out)
+    except AgentloadError as exc:
+        orch.late_write_errors.append(str(exc))
+        log.error("%s", exc)
+        return None
 
 
 def _report(orch: Orchestrator, code: ExitCode) -> ExitCode:
