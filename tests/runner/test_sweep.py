@@ -104,13 +104,13 @@ def _run(tmp_path: Path, name: str, engine: str, *args: str) -> tuple[dict, str,
 def test_sweep_finds_the_engines_capacity_and_a_max_rate_under_slo_a_rate_run_confirms(
     tmp_path: Path, engine: str
 ) -> None:
-    """Synchronous, throughput (16 users) and 3 rates of 6 s against a 20 req/s engine: the
+    """Synchronous, throughput (16 users) and 2 rates of 5 s against a 20 req/s engine: the
     throughput run is within 10 % of 20 req/s; max_rate_under_slo (E2E <= 300 ms for 90 % of
     calls) lies below it; a separate rate run at that rate meets the goodput target."""
     profile = tmp_path / "sweep.toml"
     stock = (ROOT / "agentload/data/profiles/sweep.toml").read_text()
     profile.write_text(stock.replace('arrival = "poisson"', 'arrival = "constant"'))
-    args = [str(profile), "--steps", "3", "--step-duration", "6s", "--users", "16"]
+    args = [str(profile), "--steps", "2", "--step-duration", "5s", "--users", "16"]
     result, output, code = _run(tmp_path, "sweep", engine, *args, "--slo", "e2e=300ms")
     assert code == 0, output[-3000:]
     sweep = result["sweep"]
