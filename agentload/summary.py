@@ -2,9 +2,10 @@
 
 Keys: ``phase``, ``verdict`` (pass|fail|aborted), ``exit_code``, ``started_at``, ``duration_s``,
 ``target``, ``users``, ``totals`` {requests, failures, rps, error_rate, agent_success_rate,
-in_flight_at_stop, cut_off}, ``window`` {start, end, steady_start, seconds} (unix seconds: the
-first request's start to the last response's end, and when all users were first spawned; every
-rate is over ``seconds``, which is also ``duration_s``), ``load_model`` (closed|open) and, for the
+in_flight_at_stop, cut_off, aborted_at_stop}, ``window`` {start, end, steady_start, seconds}
+(unix seconds: the first request's start to the last response's end, and when all users were
+first spawned; every rate is over ``seconds``, which is also ``duration_s``), ``load_model``
+(closed|open) and, for the
 open model, ``arrivals`` {scheduled, sent, late, dropped}, ``llm`` per streamed scenario
 (:func:`agentload.llm.llm_section`), ``goodput`` per scenario when the run had SLOs
 (:func:`agentload.slo.goodput_section`),
@@ -113,6 +114,7 @@ def build_summary(
             "agent_success_rate": _round(successes / judged) if judged else None,
             "in_flight_at_stop": window["in_flight_at_stop"] if window else None,
             "cut_off": window["cut_off"] if window else None,
+            "aborted_at_stop": window["aborted_at_stop"] if window else None,
         },
         "window": _window_times(window),
         "endpoints": endpoints,
@@ -230,6 +232,7 @@ def measurement_window(final: Mapping[str, Any]) -> dict[str, Any] | None:
         "seconds": float(end) - float(start),
         "in_flight_at_stop": int(raw.get("in_flight_at_stop") or 0),
         "cut_off": int(raw.get("cut_off") or 0),
+        "aborted_at_stop": int(raw.get("aborted_at_stop") or 0),
     }
 
 

@@ -8,11 +8,13 @@ killed in (Locust's ``--stop-timeout`` ran out) is counted ``cut_off`` instead o
 local runner notes ``steady_start``, when all users of the first spawn were running, and how many
 requests were in flight when the test began stopping.
 
-A worker sends ``{"first", "last", "cut_off", "in_flight_at_stop"}`` under
+A worker sends ``{"first", "last", "cut_off", "in_flight_at_stop", "aborted_at_stop"}`` under
 ``agentload_window`` on each ``report_to_master``; the master keeps the earliest first, the latest
 last and sums the counts. ``WINDOW.to_json()`` on the master or a local runner gives
-``{"start", "end", "steady_start", "in_flight_at_stop", "cut_off"}`` (unix seconds; None before
-any request). Everything resets when a test starts.
+``{"start", "end", "steady_start", "in_flight_at_stop", "cut_off", "aborted_at_stop"}`` (unix
+seconds; None before any request; ``aborted_at_stop``: requests a user started after the stop
+began, killed with it: never in flight at stop, not counted anywhere else). Everything resets
+when a test starts.
 """
 
 from __future__ import annotations
@@ -49,7 +51,9 @@ class MeasurementWindow:
         self.in_flight = 0
         self.in_flight_at_stop = 0
         self.cut_off = 0
+        self.aborted_at_stop = 0
         self._pending_cut_off = 0
+        self._pending_aborted = 0
         self._pending_at_stop = 0
         self._stopping = False
 
@@ -66,6 +70,7 @@ class MeasurementWindow:
             "steady_start": self.steady_start,
             "in_flight_at_stop": self.in_flight_at_stop,
             "cut_off": self.cut_off,
+            "aborted_at_stop": self.aborted_at_stop,
         }
 
     @contextmanager
@@ -81,6 +86,9 @@ class MeasurementWindow:
             if not stopping:
                 self.cut_off += 1
                 self._pending_cut_off += 1
+            else:  # started after the stop began, killed with its user: never in flight at stop
+                self.aborted_at_stop += 1
+                self._pending_aborted += 1
             raise
         finally:
             self.in_flight -= 1
@@ -121,8 +129,9 @@ class MeasurementWindow:
             "last": self.last,
             "cut_off": self._pending_cut_off,
             "in_flight_at_stop": self._pending_at_stop,
+            "aborted_at_stop": self._pending_aborted,
         }
-        self._pending_cut_off = self._pending_at_stop = 0
+        self._pending_cut_off = self._pending_at_stop = self._pending_aborted = 0
 
     def _on_worker_report(self, client_id: str, data: dict[str, Any]) -> None:
         report = data.get(REPORT_KEY)
@@ -132,6 +141,7 @@ class MeasurementWindow:
             self.note_request(float(report["first"]), float(report["last"]))
         self.cut_off += int(report.get("cut_off") or 0)
         self.in_flight_at_stop += int(report.get("in_flight_at_stop") or 0)
+        self.aborted_at_stop += int(report.get("aborted_at_stop") or 0)
 
 
 WINDOW = MeasurementWindow().register()

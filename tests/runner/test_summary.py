@@ -120,6 +120,7 @@ def test_summary_has_the_contract_keys_and_http_only_totals():
         "agent_success_rate": pytest.approx(35 / 36, abs=1e-6),
         "in_flight_at_stop": None,
         "cut_off": None,
+        "aborted_at_stop": None,
     }
     assert summary["window"] is None and summary["load_model"] == "closed"
     for stats in summary["endpoints"].values():
@@ -320,6 +321,7 @@ def test_every_rate_is_over_the_measurement_window_first_request_to_last_respons
     assert summary["totals"]["rps"] == pytest.approx(0.3)
     assert summary["endpoints"]["POST /v1/chat"]["rps"] == pytest.approx(0.3)
     assert summary["totals"]["in_flight_at_stop"] == 4 and summary["totals"]["cut_off"] == 1
+    assert summary["totals"]["aborted_at_stop"] == 0
 
 
 def test_the_load_model_is_closed_without_arrivals_and_open_with_them():

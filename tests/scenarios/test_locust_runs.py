@@ -224,8 +224,9 @@ def test_dropped_arrivals_are_failures_of_their_entry_and_in_the_summary(
     counts, status = final["open_model"], final["entries"]["GET /v1/status"]
     assert counts["dropped"] > 0
     assert status["failures"] == counts["dropped"]
-    cut_off = final["window"]["cut_off"]  # sent, then killed in flight at stop
-    assert status["requests"] + cut_off == counts["sent"] + counts["dropped"]
+    window = final["window"]  # sent, then killed in flight at stop (or started as it stopped)
+    killed = window["cut_off"] + window["aborted_at_stop"]
+    assert status["requests"] + killed == counts["sent"] + counts["dropped"]
     summary = build_summary(phase="smoke", started_at="t", target=service.url, final=final)
     assert summary["load_model"] == "open"
     assert summary["arrivals"]["scheduled"] == counts["sent"] + counts["dropped"]
