@@ -91,15 +91,19 @@ def line_text(row: list[Any], sampled: bool) -> str:
 
 def read_lines(path: Path) -> Iterator[dict[str, Any]]:
     """The JSON objects of a gzip JSONL file; a torn end (a killed writer) ends the iteration."""
+    return (line for line in _json_lines(path) if isinstance(line, dict))
+
+
+def _json_lines(path: Path) -> Iterator[Any]:
+    """The JSON value of each line of a gzip file (an unreadable line is skipped; a torn end or
+    an unreadable file ends the iteration)."""
     try:
         with gzip.open(path, "rt", encoding="utf-8") as file:
             for text in file:
                 try:
-                    line = json.loads(text)
+                    yield json.loads(text)
                 except json.JSONDecodeError:
                     continue
-                if isinstance(line, dict):
-                    yield line
     except (OSError, EOFError, zlib.error):
         return
 
@@ -150,18 +154,10 @@ def merge_parts(folder: Path) -> dict[str, Any] | None:
 
 def _part_rows(path: Path) -> Iterator[list[Any]]:
     """The complete rows of a part (a torn last batch of a killed process is left out)."""
-    try:
-        with gzip.open(path, "rt", encoding="utf-8") as file:
-            for text in file:
-                try:
-                    batch = json.loads(text)
-                except json.JSONDecodeError:
-                    continue
-                for row in batch if isinstance(batch, list) else ():
-                    if isinstance(row, list) and len(row) == len(FIELDS) + 1:
-                        yield row
-    except (OSError, EOFError, zlib.error):
-        return
+    for batch in _json_lines(path):
+        for row in batch if isinstance(batch, list) else ():
+            if isinstance(row, list) and len(row) == len(FIELDS) + 1:
+                yield row
 
 
 def _sort_start(row: list[Any]) -> float:

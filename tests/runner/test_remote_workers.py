@@ -4,7 +4,6 @@ started on their own, as on other machines (real processes, the embedded target)
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,7 +22,7 @@ from tests.runner.agentload_run import (
     summary,
     wait_for,
 )
-from tests.support import ROOT, free_port
+from tests.support import ROOT, free_port, stop_process
 
 Worker = subprocess.Popen[str]
 
@@ -69,13 +68,7 @@ def workers(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
         for proc in started:
             children.extend(descendants(proc))
         for proc in started:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=5)
+            stop_process(proc, grace=15)
         end_all(children)
 
 
