@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agentload.requests_file import FILE_NAME, merge_parts  # noqa: E402
+from agentload.results.requests_file import FILE_NAME, merge_parts  # noqa: E402
 from benchmarks.bench_scenarios import AGENTS, BIN, NO_THINK, aggregated, locust, tiny_server  # noqa: E402
 
 USERS, SECONDS, ROUNDS = 8, 6, 3

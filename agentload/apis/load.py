@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from agentload.apis.model import Description
 from agentload.errors import ConfigError
-from agentload.files import find
+from agentload.stock.lookup import find
 from agentload.validation import describe
 
 DEFAULT_API = "agent-v1"

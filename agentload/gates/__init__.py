@@ -47,7 +47,7 @@ API: ``parse_gate(expr) -> Gate`` (ConfigError), ``parse_gates(exprs)``,
 ``evaluate(gates, summary, strict=True) -> list[GateResult]`` (GateResult: name, expr, observed,
 passed, reason, threshold, op; ``to_dict()`` for summary.json),
 ``should_abort(results, elapsed_s, grace_s) -> str | None`` (the reason), ``format_value``.
-Evaluation is a pure function of the summary dict (see ``agentload.summary``).
+Evaluation is a pure function of the summary dict (see ``agentload.results.summary``).
 """
 
 from agentload.gates.evaluate import HTTP_METHODS, GateResult, evaluate, expand, should_abort

@@ -30,13 +30,13 @@ from agentload.apis import jsonpath
 from agentload.apis.dialects import StreamReader, make_reader
 from agentload.apis.judges import judge
 from agentload.apis.model import Job, Scenario
-from agentload.apis.plan import RunScenario
 from agentload.apis.templates import fill
 from agentload.apis.verdicts import SUCCESS, Verdict
-from agentload.llm import StreamMetrics, stream_metrics
 from agentload.locust import llm_metrics, outcomes, request_log
 from agentload.locust.entries import failure_verdict, fire
 from agentload.locust.window import track
+from agentload.metrics.llm import StreamMetrics, stream_metrics
+from agentload.scenarios.plan import RunScenario
 
 _STREAM_ACCEPT = {"ndjson": "application/x-ndjson"}
 _TRANSIENT = (0, 429, 502, 503, 504)

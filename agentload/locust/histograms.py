@@ -2,14 +2,14 @@
 
 On every process a listener on Locust's ``request`` event records the response time (ms) into
 the entry's (``"<request_type> <name>"``) histograms, successes and failures apart
-(:class:`agentload.latency.Recording`; a request with an ``exception`` is a failure), filed
+(:class:`agentload.metrics.latency.Recording`; a request with an ``exception`` is a failure), filed
 under the wall-clock second the request finished in (``int(time.time())``).
 A worker sends what it recorded since its last report on Locust's ``report_to_master`` message,
 ``data["agentload_latency"]``: the per-second bucket counts and ``through``, the time of the
-report (the wire form of :mod:`agentload.second_buckets`); the master adds it in
+report (the wire form of :mod:`agentload.metrics.second_buckets`); the master adds it in
 ``worker_report``. So on the master, as on a local runner, ``RECORDER`` holds the latencies of
 the whole test as they arrive, and ``RECORDER.windows`` (a
-:class:`~agentload.second_buckets.SecondBuckets`) everyone's per-second counts and how far each
+:class:`~agentload.metrics.second_buckets.SecondBuckets`) everyone's per-second counts and how far each
 worker has reported.
 
 Readers on the master or local runner open a tap: ``tap = RECORDER.open_tap()``;
@@ -35,9 +35,9 @@ import logging
 import time
 from typing import Any
 
-from agentload.latency import EntryLatency, Recording
 from agentload.locust.hooks import listen
-from agentload.second_buckets import (
+from agentload.metrics.latency import EntryLatency, Recording
+from agentload.metrics.second_buckets import (
     PerSecond,
     SecondBuckets,
     decode,

@@ -1,20 +1,20 @@
 """LLM metrics of streamed answers, per scenario, added up across workers.
 
 ``record(scenario, metrics)`` adds one streamed request's TTFT, inter-token gaps, TPOT, E2E and
-token counts (:class:`agentload.llm.StreamMetrics`) as plain nested counts, which a worker sends
+token counts (:class:`agentload.metrics.llm.StreamMetrics`) as plain nested counts, which a worker sends
 on each report and the master adds up (:class:`agentload.locust.counters.DistributedCounters`);
-``totals()`` gives them (final.json's ``llm``), :func:`agentload.llm.llm_section` reads them.
+``totals()`` gives them (final.json's ``llm``), :func:`agentload.metrics.llm.llm_section` reads them.
 With SLOs configured (``--agentload-slo``), ``count_goodput`` counts every call of a scenario
-and those meeting all SLOs (:mod:`agentload.slo`) in the same counts.
+and those meeting all SLOs (:mod:`agentload.metrics.slo`) in the same counts.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
-from agentload.llm import TOKENS, StreamMetrics, bucket_counts, token_counts
 from agentload.locust.counters import Counts, DistributedCounters
-from agentload.slo import GOODPUT, meets
+from agentload.metrics.llm import TOKENS, StreamMetrics, bucket_counts, token_counts
+from agentload.metrics.slo import GOODPUT, meets
 
 _COUNTERS = DistributedCounters("agentload_llm")
 #: The run's SLOs in ms (``--agentload-slo``), set at init; empty: goodput is not counted.

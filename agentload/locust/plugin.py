@@ -2,7 +2,7 @@
 
 On every process (local, master, worker) the API description (``--api``), its phase overlay
 (``--agentload-phase``), the scenario config (``--scenario-config``) and ``--model`` are resolved
-into an :class:`agentload.apis.plan.ApiPlan` before any user starts; a bad one prints one line
+into an :class:`agentload.scenarios.plan.ApiPlan` before any user starts; a bad one prints one line
 naming the file and field to stderr and ends Locust with exit code 2. On the master or a local
 runner the timeline recorder (``--agentload-out``) and the client-side metrics exporter
 (``--client-metrics-port``) start. With remote workers, :mod:`agentload.locust.remote` checks that
@@ -27,14 +27,14 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from agentload.apis.load import DEFAULT_API, load_description
-from agentload.apis.plan import ApiPlan, resolve
 from agentload.errors import ConfigError
-from agentload.files import find
 from agentload.locust import client_metrics, llm_metrics, remote, timeline
 from agentload.locust.hooks import listen
+from agentload.metrics.slo import from_option
 from agentload.scenarios.arrivals import OpenModelPlan, resolve_plan
 from agentload.scenarios.config import load_scenario_config
-from agentload.slo import from_option
+from agentload.scenarios.plan import ApiPlan, resolve
+from agentload.stock.lookup import find
 
 API_ENV = "AGENTLOAD_API"
 

@@ -36,9 +36,9 @@ from typing import Any
 import gevent
 
 from agentload.errors import ConfigError
-from agentload.files import find
 from agentload.locust.hooks import listen
-from agentload.locust_runner import WORKER_ID_ENV, WORKER_PID_ENV, WORKER_STATE_ENV
+from agentload.run.locust_plan import WORKER_ID_ENV, WORKER_PID_ENV, WORKER_STATE_ENV
+from agentload.stock.lookup import find
 
 ANSWER_WAIT_S = 10.0
 MISSING = "missing"

@@ -1,4 +1,4 @@
-"""Each load-generating process' part of ``requests.jsonl.gz`` (:mod:`agentload.requests_file`).
+"""Each load-generating process' part of ``requests.jsonl.gz`` (:mod:`agentload.results.requests_file`).
 
 With ``--agentload-requests DIR`` a local runner or a worker writes one line per HTTP request
 (a Locust ``request`` event that carries a response; the timing entries ``TTFT``/``TPOT``/``TTC``
@@ -31,15 +31,15 @@ import gevent
 from gevent import getcurrent
 
 from agentload.apis.verdicts import Verdict
-from agentload.llm import StreamMetrics
 from agentload.locust.entries import failure_verdict
 from agentload.locust.hooks import listen
-from agentload.requests_file import DEFAULT_CAP, PARTS_DIR, Sampler, part_batch
+from agentload.metrics.llm import StreamMetrics
+from agentload.results.requests_file import DEFAULT_CAP, PARTS_DIR, Sampler, part_batch
 
 FLUSH_S = 1.0
 _REASON_CHARS = 300
 
-Row = list[Any]  # the schema's fields (agentload.requests_file.FIELDS) in order
+Row = list[Any]  # the schema's fields (agentload.results.requests_file.FIELDS) in order
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 A line: ``{"t", "users", "entries": {"<type> <name>": {"requests", "failures", "hdr",
 "hdr_failed"}}, "outcomes", "open_model"}``: cumulative counts (Locust's), and the exact
-latency histograms (:mod:`agentload.latency`, HdrHistogram's compressed base64 text) of the
+latency histograms (:mod:`agentload.metrics.latency`, HdrHistogram's compressed base64 text) of the
 successful (``hdr``) and failed (``hdr_failed``) requests since the previous line; a key is left
 out when no such request finished. ``final.json`` holds per entry the cumulative counts
 (``requests, failures, error_rate, rps``), the successes' latency figures (``p50_ms, p90_ms,
@@ -27,11 +27,11 @@ from typing import Any
 
 import gevent
 
-from agentload.latency import META, EntryLatency, merge_entries
 from agentload.locust import llm_metrics, open_model, outcomes
 from agentload.locust.histograms import RECORDER, Tap
 from agentload.locust.hooks import listen
 from agentload.locust.window import WINDOW
+from agentload.metrics.latency import META, EntryLatency, merge_entries
 
 INTERVAL_S = 1.0
 

@@ -3,7 +3,7 @@
 - ``MixedAgentUser``: each task one scenario, drawn by the run's weights, then that scenario's
   think time.
 - ``OpenModelUser``: calls on an arrival schedule (constant or Poisson), latency from the
-  intended start (pair it with ``agentload/shapes/open_model.py``).
+  intended start (pair it with ``agentload/locust/shapes/open_model.py``).
 - one ``<Name>User`` per scenario of the description (``chat`` -> ``ChatUser``), weighted by the
   scenario's weight: selectable in Locust's web UI.
 """
@@ -16,12 +16,12 @@ from locust.exception import StopUser
 from typing import Any
 
 from agentload.apis.model import ThinkTime
-from agentload.apis.plan import RunScenario, user_class_name
 from agentload.locust import llm_metrics, request_log
 from agentload.locust.calls import run_scenario
 from agentload.locust.entries import fire
 from agentload.locust.open_model import shared_clock
 from agentload.locust.plugin import settings, user_rng
+from agentload.scenarios.plan import RunScenario, user_class_name
 
 
 class AgentUser(FastHttpUser):

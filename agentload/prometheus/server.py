@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from agentload.processes import end_process
 from agentload.prometheus.errors import PrometheusError, PrometheusUnavailable
 from agentload.prometheus.rules import copy_rules, default_rules_dir
-from agentload.target import end_process
 
 #: Job names of the generated config; deploy/prometheus/prometheus.yml uses the same ones.
 JOB_AGENT_API = "agent-api"

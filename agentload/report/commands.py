@@ -15,7 +15,7 @@ from agentload.errors import ExitCode
 from agentload.report.build import build_report
 from agentload.report.compare import Comparison, Tolerances, compare_runs
 from agentload.report.compare_render import output_console, print_console, to_markdown
-from agentload.requests_file import FILE_NAME
+from agentload.results.requests_file import FILE_NAME
 
 COMPARISON_JSON = "comparison.json"
 COMPARISON_MD = "comparison.md"

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from agentload.metrics.stats import is_http
 from agentload.report.comparison import (
     INCONCLUSIVE,
     REGRESSION,
@@ -35,8 +36,7 @@ from agentload.report.verdicts import (
     proportion_evidence,
     throughput_evidence,
 )
-from agentload.requests_file import FILE_NAME
-from agentload.stats import is_http
+from agentload.results.requests_file import FILE_NAME
 
 __all__ = [
     "INCONCLUSIVE",

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from agentload.latency import Histogram, decode
+from agentload.metrics.latency import Histogram, decode
+from agentload.metrics.stats import histogram_meta, latency_over
 from agentload.report.comparison import Delta, Tolerances
 from agentload.report.noise import percentile_band
 from agentload.report.requests_chart import histograms_from_lines
@@ -25,8 +26,7 @@ from agentload.report.significance import (
     tail_test,
 )
 from agentload.report.verdicts import Evidence, decide, judge, rank_evidence
-from agentload.requests_file import FILE_NAME
-from agentload.stats import histogram_meta, latency_over
+from agentload.results.requests_file import FILE_NAME
 
 Hists = dict[str, Histogram | None]
 PERCENTILES = (("P50", "p50_ms", 0.50), ("P95", "p95_ms", 0.95), ("P99", "p99_ms", 0.99))

@@ -17,9 +17,9 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agentload.latency import Histogram, count, values_at_ranks_ms
+from agentload.metrics.latency import Histogram, count, values_at_ranks_ms
+from agentload.metrics.stats import latency_over
 from agentload.report.series import window_quantiles, window_rps
-from agentload.stats import latency_over
 
 Z = 1.96
 

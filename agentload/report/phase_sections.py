@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from agentload.knee import no_knee_finding
+from agentload.metrics.knee import no_knee_finding
 from agentload.report.html import fmt_ms, fmt_num, fmt_pct, short_path, table
 from agentload.report.rundata import RunData
 

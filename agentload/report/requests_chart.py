@@ -14,9 +14,9 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-from agentload import latency
+from agentload.metrics import latency
 from agentload.report.charts import Chart, render
-from agentload.requests_file import FILE_NAME, read_lines
+from agentload.results.requests_file import FILE_NAME, read_lines
 
 MAX_POINTS = 4000
 _OUTCOME_COLORS = {

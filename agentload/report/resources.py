@@ -2,7 +2,7 @@
 
 Both give ``(t, value)`` lines grouped into three charts: CPU %, memory (MB), and the engine's
 queue depth and busy slots. ``prometheus_series.json`` is described in
-``agentload.prometheus.series``; ``resources.jsonl`` in ``agentload.resources``.
+``agentload.prometheus.series``; ``resources.jsonl`` in ``agentload.run.resources``.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from agentload.measurement import measurement_notes
+from agentload.metrics.measurement import measurement_notes
 from agentload.report.html import fmt_any, fmt_ms, fmt_num, fmt_pct, section, table
 from agentload.report.rundata import RunData
 from agentload.report.series import is_http

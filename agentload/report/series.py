@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentload.latency import EntryLatency, count, merge_entries, percentiles_ms
-from agentload.stats import HTTP_METHODS, is_http, line_latency
+from agentload.metrics.latency import EntryLatency, count, merge_entries, percentiles_ms
+from agentload.metrics.stats import HTTP_METHODS, is_http, line_latency
 
 __all__ = ["HTTP_METHODS", "is_http"]
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from statistics import NormalDist
 
-from agentload.latency import Histogram
+from agentload.metrics.latency import Histogram
 
 POWER = 0.8
 Bins = Sequence[tuple[float, int]]

@@ -10,9 +10,9 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from agentload.metrics.sweep import sweep_finding
 from agentload.report.charts import Chart, render
 from agentload.report.html import fmt_ms, fmt_num, fmt_pct, table
-from agentload.sweep import sweep_finding
 
 
 def runs(info: Mapping[str, Any]) -> list[Mapping[str, Any]]:

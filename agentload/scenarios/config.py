@@ -29,7 +29,7 @@ class ScenarioConfigError(ConfigError):
 
 
 class OpenModel(_Model):
-    """Open-model (arrival-scheduled) load: see ``agentload.shapes.open_model``. ``scenario``
+    """Open-model (arrival-scheduled) load: see ``agentload.locust.shapes.open_model``. ``scenario``
     empty: the first scenario of the run."""
 
     scenario: str = ""

@@ -33,8 +33,8 @@ from statistics import NormalDist
 from typing import Any
 
 from agentload.apis.model import Length, Synthetic
-from agentload.files import PACKAGE_DATA, is_explicit_path
 from agentload.scenarios.datasets import DatasetError
+from agentload.stock.lookup import PACKAGE_DATA, is_explicit_path
 
 CORPUS_DIR = "corpus"
 CORPUS_EXT = ".txt"

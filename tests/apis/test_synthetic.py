@@ -14,9 +14,9 @@ import pytest
 
 from agentload.apis.load import DescriptionError, load_description
 from agentload.apis.model import Synthetic
-from agentload.apis.plan import PlanError, resolve
+from agentload.scenarios.plan import PlanError, resolve
 from agentload.apis.templates import fill
-from agentload.files import PACKAGE_DATA
+from agentload.stock.lookup import PACKAGE_DATA
 from agentload.scenarios.synthetic import SyntheticDataset, load_synthetic
 from tests.runner.agentload_run import run_agentload
 from tests.support import free_port

@@ -208,7 +208,7 @@ import locust  # noqa: F401  (gevent first)
 from locust.argument_parser import get_parser
 
 sys.path.insert(0, ".")
-runpy.run_path("agentload/data/locustfiles/agents.py")  # registers agentload's options
+runpy.run_path("locustfiles/agents.py")  # registers agentload's options
 print(" ".join(s for a in get_parser()._actions for s in a.option_strings))
 """
 

@@ -63,7 +63,7 @@ class Stack:
 def run_locust(target: RunningService, out: Path, metrics_port: int) -> None:
     """A short headless Locust run of the mixed user, bounded to 12 s of load."""
     command = [
-        sys.executable, "-m", "locust", "-f", "agentload/data/locustfiles/agents.py", "--headless",
+        sys.executable, "-m", "locust", "-f", "locustfiles/agents.py", "--headless",
         "-u", "6", "-r", "6", "-t", "12s", "--stop-timeout", "5", "--only-summary",
         "--host", target.url, "--agentload-out", str(out),
         "--client-metrics-port", str(metrics_port), "MixedAgentUser",

@@ -38,9 +38,9 @@ def _locust_codegen(url: str, out: Path, seconds: int) -> dict[str, Any]:
     out.mkdir()
     command = [
         str(ROOT / ".venv" / "bin" / "locust"),
-        "-f", str(ROOT / "agentload/data/locustfiles" / "agents.py"),
+        "-f", str(ROOT / "locustfiles" / "agents.py"),
         "--headless", "-u", "2", "-r", "2", "-t", f"{seconds}s", "--host", url,
-        "--scenario-config", str(ROOT / "agentload/data/scenarios" / "smoke.toml"),
+        "--scenario-config", str(ROOT / "scenarios" / "smoke.toml"),
         "--agentload-out", str(out), "--only-summary", "--stop-timeout", "10", "CodegenUser",
     ]  # fmt: skip
     with (out / "locust.log").open("w") as log:

@@ -11,17 +11,17 @@ from typing import Any
 
 import pytest
 
-from agentload import latency
+from agentload.metrics import latency
 from agentload.errors import ConfigError
-from agentload.latency import EntryLatency, Recording
-from agentload.profiles import (
+from agentload.metrics.latency import EntryLatency, Recording
+from agentload.profiles.model import (
     MIN_REPORT_INTERVALS,
     WORKER_REPORT_INTERVAL_S,
     Profile,
     StressParams,
     check_worker_steps,
 )
-from agentload.second_buckets import (
+from agentload.metrics.second_buckets import (
     LAYOUT,
     PerSecond,
     SecondBuckets,
@@ -155,7 +155,7 @@ def test_merging_seconds_adds_counts_and_leaves_the_source_alone() -> None:
 
 
 def test_the_bucket_layout_is_the_histograms_own() -> None:
-    from agentload import second_buckets
+    from agentload.metrics import second_buckets
 
     assert latency.new().counts_len == second_buckets._COUNTS_LEN
     assert LAYOUT == [latency.LOWEST_US, latency.HIGHEST_US, latency.SIGNIFICANT_DIGITS]

@@ -47,8 +47,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agentload.stats import read_json, read_timeline, window_stats
-from agentload.summary import build_summary
+from agentload.metrics.stats import read_json, read_timeline, window_stats
+from agentload.results.summary import build_summary
 from tests.support import ROOT, free_port, stop_process, wait_ready
 
 HERE = Path(__file__).resolve().parent

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from agentload.errors import ConfigError
-from agentload.files import KINDS, PACKAGE_DATA, find, is_explicit_path, stock_names
-from agentload.profiles import PHASES, load_profile, scenario_config_path
+from agentload.stock.lookup import KINDS, find, is_explicit_path, stock_dir, stock_names
+from agentload.profiles.model import PHASES, load_profile, scenario_config_path
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_stock_names_list_the_shipped_files_usual_ones_first():
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_every_stock_name_is_found_from_an_empty_folder(kind, empty_cwd):
     for name in stock_names(kind):
-        assert find(kind, name) == PACKAGE_DATA / kind / f"{name}{KINDS[kind].ext}"
+        assert find(kind, name) == stock_dir(kind) / f"{name}{KINDS[kind].ext}"
 
 
 def test_a_bare_name_in_the_current_folder_shadows_the_stock_one(empty_cwd):
@@ -40,7 +40,7 @@ def test_a_bare_name_in_the_current_folder_shadows_the_stock_one(empty_cwd):
     own.parent.mkdir()
     own.write_text("# mine\n")
     assert find("profiles", "smoke").resolve() == own.resolve()
-    assert find("profiles", "load") == PACKAGE_DATA / "profiles" / "load.toml"
+    assert find("profiles", "load") == stock_dir("profiles") / "load.toml"
 
 
 def test_an_explicit_path_is_taken_as_given_even_where_a_stock_name_matches(empty_cwd):
@@ -90,7 +90,7 @@ def test_an_unknown_kind_is_a_programming_error():
 def test_a_stock_profile_finds_its_stock_scenario_config_from_any_folder(phase, empty_cwd):
     profile = load_profile(phase)
     path = scenario_config_path(profile)
-    assert path.parent == PACKAGE_DATA / "scenarios"
+    assert path.parent == stock_dir("scenarios")
     assert path.is_file()
 
 
@@ -99,7 +99,7 @@ def test_a_profile_names_its_scenario_config_beside_it_or_relative_to_it(tmp_pat
     (tmp_path / "mine" / "scenarios").mkdir()
     beside = tmp_path / "mine" / "scenarios" / "quick.toml"
     beside.write_text("seed = 1\n")
-    stock = (PACKAGE_DATA / "profiles" / "smoke.toml").read_text()
+    stock = (stock_dir("profiles") / "smoke.toml").read_text()
     profile_file = tmp_path / "mine" / "profiles" / "p.toml"
     profile_file.write_text(stock.replace('scenario_config = "smoke"', 'scenario_config = "quick"'))
     assert scenario_config_path(load_profile(profile_file)) == beside.resolve()
@@ -109,13 +109,11 @@ def test_a_profile_names_its_scenario_config_beside_it_or_relative_to_it(tmp_pat
     assert scenario_config_path(load_profile(str(profile_file))) == beside.resolve()
     # a name not beside it: the lookup (./scenarios/, then the stock ones)
     profile_file.write_text(stock.replace('scenario_config = "smoke"', 'scenario_config = "load"'))
-    assert (
-        scenario_config_path(load_profile(profile_file)) == PACKAGE_DATA / "scenarios" / "load.toml"
-    )
+    assert scenario_config_path(load_profile(profile_file)) == stock_dir("scenarios") / "load.toml"
 
 
 def test_a_missing_scenario_config_names_the_profile_and_the_field(tmp_path, empty_cwd):
-    stock = (PACKAGE_DATA / "profiles" / "smoke.toml").read_text()
+    stock = (stock_dir("profiles") / "smoke.toml").read_text()
     profile_file = tmp_path / "p.toml"
     profile_file.write_text(stock.replace('scenario_config = "smoke"', 'scenario_config = "nope"'))
     with pytest.raises(ConfigError) as err:

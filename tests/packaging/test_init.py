@@ -12,9 +12,15 @@ import pytest
 
 from agentload.apis.load import load_description
 from agentload.errors import ConfigError
-from agentload.files import PACKAGE_DATA
-from agentload.init import API_FILE, LOCUSTFILE, PROFILE_FILE, SCENARIOS_FILE, write_starter
-from agentload.profiles import load_profile, scenario_config_path
+from agentload.stock.lookup import PACKAGE_DATA
+from agentload.stock.starter import (
+    API_FILE,
+    LOCUSTFILE,
+    PROFILE_FILE,
+    SCENARIOS_FILE,
+    write_starter,
+)
+from agentload.profiles.model import load_profile, scenario_config_path
 from agentload.scenarios.config import load_scenario_config
 from tests.runner.agentload_run import run_agentload
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from agentload.apis.load import load_description
-from agentload.apis.plan import RunScenario, resolve
+from agentload.scenarios.plan import RunScenario, resolve
 from agentload.apis.templates import fill
 from tests.presets.test_presets import _engine_tokens, _serve, _summary
 from tests.runner.agentload_run import run_agentload

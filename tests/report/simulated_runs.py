@@ -4,7 +4,7 @@
 around 300 ms (the shape of an agent call: P50 300 ms, P95 ≈ 680 ms), served by a closed loop of
 ``USERS`` users back to back, and records them as agentload does: exact HdrHistograms per entry
 in final.json (cumulative) and per timeline line (one a second, cumulative counts), summary.json's
-endpoint figures from the final histogram (``agentload.stats.entry_stats``), and totals.
+endpoint figures from the final histogram (``agentload.metrics.stats.entry_stats``), and totals.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import random
 from pathlib import Path
 from typing import Any
 
-from agentload.latency import META, EntryLatency
+from agentload.metrics.latency import META, EntryLatency
 from agentload.report.rundata import RunData
-from agentload.stats import entry_stats
+from agentload.metrics.stats import entry_stats
 
 ENTRY = "POST /v1/agents/run"
 USERS = 4

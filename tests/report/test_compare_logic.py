@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from agentload.latency import from_rounded
+from agentload.metrics.latency import from_rounded
 from agentload.report.compare import INCONCLUSIVE, REGRESSION, Delta, judge
 from agentload.report.noise import percentile_halfwidth, rate_band
 

@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from agentload.latency import new, record
+from agentload.metrics.latency import new, record
 from agentload.report.significance import (
     bins_ms,
     fisher_greater,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from agentload.console import LiveConsole, snapshot
+from agentload.run.console import LiveConsole, snapshot
 
 
 def _lines(run: Path) -> list[dict]:

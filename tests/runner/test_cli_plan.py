@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from agentload.errors import ConfigError
-from agentload.locust_runner import LOCUSTFILE, SHAPES_DIR, LocustPlan, build_commands
-from agentload.profiler import top_functions
-from agentload.resources import saturated_first
-from agentload.target import check_host, is_loopback
+from agentload.run.locust_plan import LOCUSTFILE, SHAPES_DIR, LocustPlan, build_commands
+from agentload.run.profiler import top_functions
+from agentload.run.resources import saturated_first
+from agentload.run.target import check_host, is_loopback
 
 
 def plan(tmp_path: Path, **kwargs) -> LocustPlan:

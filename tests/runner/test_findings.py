@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentload.results import _findings
+from agentload.run.finish import _findings
 
 STEPS = [{"users": 20, "rps": 1.3, "p95_ms": 800.0, "error_rate": 0.0}]
 

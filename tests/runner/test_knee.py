@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentload.knee import (
+from agentload.metrics.knee import (
     Knee,
     Step,
     degradation_point,
@@ -19,7 +19,7 @@ from agentload.knee import (
     stop_reason,
     stress_section,
 )
-from agentload.profiles import StressParams
+from agentload.profiles.model import StressParams
 
 PARAMS = StressParams(max_error_rate=0.05, p95_limit_ms=60_000, min_rps_gain=0.05, max_steps=40)
 
@@ -244,7 +244,7 @@ def test_the_last_console_lines_and_the_report_say_not_saturated_and_what_was_pr
     went and the knob; the profile's line says it held the largest step."""
     from agentload.report.phase_sections import profile, stress
     from agentload.report.rundata import RunData
-    from agentload.results import _findings
+    from agentload.run.finish import _findings
 
     steps = ramp(range(2, 25, 2), 1.0)
     section = stress_section(steps, None, "reached max_steps (12)", None, PARAMS)

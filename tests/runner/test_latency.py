@@ -1,4 +1,4 @@
-"""Exact latency histograms (agentload.latency): precision, encoding, exact merging, the split
+"""Exact latency histograms (agentload.metrics.latency): precision, encoding, exact merging, the split
 of successes and failures. Pure: no Locust, no server."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import random
 import pytest
 from hdrh.histogram import HdrHistogram
 
-from agentload import latency
-from agentload.latency import EntryLatency
+from agentload.metrics import latency
+from agentload.metrics.latency import EntryLatency
 
 
 def _exact(values: list[float], q: float) -> float:

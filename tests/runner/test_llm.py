@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentload.llm import bucket_counts, llm_section, stream_metrics, token_counts
+from agentload.metrics.llm import bucket_counts, llm_section, stream_metrics, token_counts
 
 
 def _counts(*streams):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentload.measurement import CLOSED_LOOP_NOTE, measurement_notes
+from agentload.metrics.measurement import CLOSED_LOOP_NOTE, measurement_notes
 
 
 def test_a_closed_loop_run_says_its_percentiles_under_report_stalls():

@@ -221,7 +221,7 @@ def test_load_reports_where_p95_starts_to_degrade(tmp_path: Path):
     out = tmp_path / "run"
     # load.toml's users think 10-30 s like people; here they think 1-3 s so 8 users saturate.
     fast = tmp_path / "load-fast.toml"
-    text = (ROOT / "agentload/data/scenarios/load.toml").read_text()
+    text = (ROOT / "scenarios/load.toml").read_text()
     assert "min_s = 10.0" in text and "max_s = 30.0" in text  # else this copy would not be fast
     text = text.replace("min_s = 10.0", "min_s = 1.0").replace("max_s = 30.0", "max_s = 3.0")
     fast.write_text(text.replace('"data/', f'"{ROOT / "agentload/data/datasets"}/'))

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from agentload.errors import ConfigError
 from agentload.gates import parse_gates
-from agentload.profiles import (
+from agentload.profiles.model import (
     PHASES,
     PROFILES_DIR,
     load_profile,
@@ -323,7 +323,7 @@ def test_a_shipped_profile_with_one_field_changed_loads_or_raises_naming_the_fie
 @FUZZ
 @given(st.data())
 def test_a_shipped_scenario_config_with_one_field_changed_loads_or_raises_cleanly(tmp_path, data):
-    source = ROOT / "agentload/data/scenarios" / "smoke.toml"
+    source = ROOT / "scenarios" / "smoke.toml"
     tree = tomllib.loads(source.read_text())
     path = data.draw(st.sampled_from(list(_leaf_paths(tree))))
     value = data.draw(

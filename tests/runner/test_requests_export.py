@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agentload.requests_file import FIELDS, read_lines
+from agentload.results.requests_file import FIELDS, read_lines
 from tests.runner.agentload_run import all_child_pids, end_all, run_agentload, summary
 
 SMOKE = ["run", "smoke", "--duration", "8s", "--no-prometheus"]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from agentload.requests_file import (
+from agentload.results.requests_file import (
     FIELDS,
     PARTS_DIR,
     Sampler,
@@ -118,7 +118,7 @@ def test_a_torn_part_keeps_its_complete_batches(tmp_path: Path):
 def test_compare_histograms_from_lines_count_only_requests_not_failed(tmp_path: Path):
     """The comparison's per-entry histograms from the lines hold the E2E of requests not failed;
     an entry with only failures has None."""
-    from agentload import latency
+    from agentload.metrics import latency
     from agentload.report.requests_chart import histograms_from_lines
 
     rows = [row(1.0), row(2.0, failed=False), row(3.0, failed=True),

@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from agentload.latency import LEGACY_META, META, EntryLatency
-from agentload.stats import (
+from agentload.metrics.latency import LEGACY_META, META, EntryLatency
+from agentload.metrics.stats import (
     histogram_meta,
     latency_over,
     read_timeline,

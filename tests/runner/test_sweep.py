@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agentload.sweep import breakdown, max_rate_under_slo, sweep_finding, sweep_rates
+from agentload.metrics.sweep import breakdown, max_rate_under_slo, sweep_finding, sweep_rates
 from tests.runner.agentload_run import alive, all_child_pids, run_agentload, summary
 from tests.support import ROOT, free_port, stop_process, wait_ready
 
@@ -108,7 +108,7 @@ def test_sweep_finds_the_engines_capacity_and_a_max_rate_under_slo_a_rate_run_co
     throughput run is within 10 % of 20 req/s; max_rate_under_slo (E2E <= 300 ms for 90 % of
     calls) lies below it; a separate rate run at that rate meets the goodput target."""
     profile = tmp_path / "sweep.toml"
-    stock = (ROOT / "agentload/data/profiles/sweep.toml").read_text()
+    stock = (ROOT / "profiles/sweep.toml").read_text()
     profile.write_text(stock.replace('arrival = "poisson"', 'arrival = "constant"'))
     args = [str(profile), "--steps", "2", "--step-duration", "5s", "--users", "16"]
     result, output, code = _run(tmp_path, "sweep", engine, *args, "--slo", "e2e=300ms")

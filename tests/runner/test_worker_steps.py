@@ -125,7 +125,9 @@ def test_steps_shorter_than_three_report_intervals_are_refused_with_workers(
     profile = _profile(tmp_path, step=6, warmup=2)
     args = [*_args(profile, f"http://127.0.0.1:{free_port()}", 2, out), "--ready-timeout", "1s"]
     done = run_agentload(args, timeout=60)
-    wiring = "Orchestrator.prepare calls agentload.profiles.check_worker_steps(profile, workers)"
+    wiring = (
+        "Orchestrator.prepare calls agentload.profiles.model.check_worker_steps(profile, workers)"
+    )
     assert done.returncode == 2, f"{wiring}?\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
     errors = [line for line in done.stderr.splitlines() if "error" in line]
     assert len(errors) == 1, done.stderr

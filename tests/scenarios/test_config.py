@@ -14,7 +14,7 @@ from types import ModuleType
 import pytest
 
 from agentload.apis.load import DescriptionError, load_description
-from agentload.apis.plan import ApiPlan, PlanError, resolve
+from agentload.scenarios.plan import ApiPlan, PlanError, resolve
 from agentload.errors import ConfigError
 from agentload.scenarios.arrivals import ArrivalSchedule, pool_size, resolve_plan
 from agentload.scenarios.config import OpenModel, ScenarioConfigError, load_scenario_config

@@ -77,7 +77,7 @@ JOB_STATES = textwrap.dedent(
     """
     import json, sys
     from agentload.apis.load import load_description
-    from agentload.apis.plan import resolve
+    from agentload.scenarios.plan import resolve
     from agentload.locust.calls import _terminal
 
     research = resolve(*load_description("agent-v1")).scenarios["research"]

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from agentload.latency import EntryLatency
-from agentload.summary import build_summary
+from agentload.metrics.latency import EntryLatency
+from agentload.results.summary import build_summary
 from tests.scenarios.conftest import LOCUSTFILE, run_locust, start_locust, write_config
 from tests.support import ROOT, RunningService, free_port, stop_process
 
@@ -187,7 +187,7 @@ def test_open_model_user_follows_the_arrival_rate(service: RunningService, tmp_p
     config = write_config(tmp_path / "open.toml", toml)
     out = tmp_path / "run"
     shape = json.dumps({"rate_per_s": 25, "duration_s": 4, "arrival": "constant", "users": 5})
-    args = ["-f", f"{LOCUSTFILE},{ROOT / 'agentload/shapes/open_model.py'}",
+    args = ["-f", f"{LOCUSTFILE},{ROOT / 'agentload/locust/shapes/open_model.py'}",
             "--host", service.url, "--scenario-config", str(config), "OpenModelUser"]  # fmt: skip
     run = run_locust(args, out, env={"AGENTLOAD_SHAPE": shape})
     assert run.returncode == 0 and "Traceback" not in run.output, run.output
@@ -216,7 +216,7 @@ def test_dropped_arrivals_are_failures_of_their_entry_and_in_the_summary(
             "max_lag_s": 0.05,
         }
     )
-    args = ["-f", f"{LOCUSTFILE},{ROOT / 'agentload/shapes/open_model.py'}",
+    args = ["-f", f"{LOCUSTFILE},{ROOT / 'agentload/locust/shapes/open_model.py'}",
             "--host", service.url, "--scenario-config", str(config), "OpenModelUser"]  # fmt: skip
     run = run_locust(args, out, env={"AGENTLOAD_SHAPE": shape})
     assert run.returncode in (0, 1) and "Traceback" not in run.output, run.output
@@ -271,7 +271,7 @@ def test_a_bad_config_stops_locust_before_load_with_one_line_and_exit_2(
 
 
 def test_the_web_ui_lists_the_user_classes(tmp_path: Path) -> None:
-    """``locust -f agentload/data/locustfiles/`` serves the web UI with every user class."""
+    """``locust -f locustfiles/`` serves the web UI with every user class."""
     port = free_port()
     out = tmp_path / "web"
     out.mkdir()

@@ -1,0 +1,5 @@
+"""Locust load shapes, loaded by Locust as files beside the users
+(`-f locustfiles/agents.py,agentload/locust/shapes/X.py`).
+
+Each reads its table from the environment variable ``AGENTLOAD_SHAPE`` (JSON) set by the runner.
+"""

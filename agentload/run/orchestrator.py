@@ -1,0 +1,389 @@
+"""One phase run: start the target, drive Locust, watch for trouble, stop everything, summarize.
+
+`execute(config)` is the whole run; `Orchestrator` does it in explicit steps: `prepare()` (profile,
+gates, `--host` check, results folder), `start()` (target, resource sampler, Prometheus), `run()`
+(the phase's Locust runs; see `agentload.run.phases`), `stop()` (every child by PID, idempotent) and
+`finish()` (summary.json, junit.xml, report; the last console lines). SIGINT/SIGTERM only set a flag
+that the waits check, so a stop always goes through `stop()` and keeps the partial results.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from agentload.apis.load import DEFAULT_API, load_description
+from agentload.errors import AgentloadError, ConfigError, ExitCode, RunAborted
+from agentload.gates import Gate, parse_gates
+from agentload.metrics.stats import read_json
+from agentload.processes import free_port
+from agentload.profiles.model import (
+    Profile,
+    apply_overrides,
+    check_worker_steps,
+    load_profile,
+    scenario_config_path,
+)
+from agentload.results.summary import measurement_window
+from agentload.run.config import RunConfig, make_out_dir
+from agentload.run.finish import RunLogHandler, ThreadWriteGuard
+from agentload.run.locust_plan import check_locustfile
+from agentload.run.resources import ResourceSampler
+from agentload.run.target import EmbeddedTarget, RemoteTarget, check_host
+from agentload.scenarios.config import load_scenario_config
+from agentload.scenarios.plan import ApiPlan, resolve
+from agentload.stock.lookup import find
+
+log = logging.getLogger("agentload")
+
+
+class Orchestrator:
+    """Owns one run's processes and files; see the module docstring for the order of calls."""
+
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+        self.started_at = datetime.now(UTC)
+        self.profile: Profile
+        self.phase = config.phase
+        self.gates: list[Gate] = []
+        self.api_plan: ApiPlan | None = None
+        self.user_locustfile: Path | None = None
+        self.out_dir = Path()
+        self.target: EmbeddedTarget | RemoteTarget | None = None
+        self.sampler: ResourceSampler | None = None
+        self.prometheus: Any = None
+        self.client_metrics_port: int | None = None
+        self.server_side: dict[str, Any] | None = None
+        self.lost_workers: list[dict[str, Any]] = []
+        self.remote_workers: dict[str, dict[str, Any]] = {}  # --expect-workers: id -> who
+        self.load_window: list[float] = []  # when each Locust run started (time.time())
+        self.load_end: float | None = None  # when the last one ended
+        self.pids: dict[str, list[int]] = {"runner": [os.getpid()]}
+        self.children: list[Any] = []
+        self.signal_name: str | None = None
+        self.abort_reason: str | None = None
+        self.gate_abort: str | None = None
+        self.config_error: str | None = None
+        self.regression = False
+        self.sections: dict[str, Any] = {}
+        self.notes: list[str] = []
+        self._stopped = False
+        self._log_file: RunLogHandler | None = None
+        self.thread_guard = ThreadWriteGuard({})
+        self.late_write_errors: list[str] = []  # results files that could not be written
+
+    # -- prepare ---------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Load the profile and gates, check `--host`, create the results folder. ConfigError."""
+        cfg = self.config
+        base = load_profile(cfg.phase)
+        overrides: dict[str, Any] = {
+            "spawn_rate": cfg.spawn_rate,
+            "gates": list(cfg.gates),
+            "rate": cfg.rate,
+            "arrival": cfg.arrival,
+            "slo": list(cfg.slo),
+            "steps": cfg.steps,
+            "step_duration": cfg.step_duration,
+        }
+        if base.profile is None:
+            overrides.update(users=cfg.users, duration=cfg.duration)
+        self.profile = apply_overrides(base, overrides)
+        if base.profile is not None:
+            self.profile = _profile_overrides(self.profile, cfg)
+        if cfg.scenario_config is not None:
+            scenario = str(find("scenarios", str(cfg.scenario_config)).resolve())
+            self.profile = self.profile.model_copy(update={"scenario_config": scenario})
+        self.phase = self.profile.phase
+        self._prepare_api()
+        check_worker_steps(self.profile, cfg.workers or cfg.expect_workers)
+        extra = list(self.api_plan.gates) if self.api_plan is not None else []
+        self.gates = parse_gates([*self.profile.gates, *extra])
+        if cfg.host is not None:
+            check_host(cfg.host, cfg.allow_remote)
+        if cfg.workers and cfg.web:
+            raise ConfigError("--web and --workers cannot be combined; use one or the other")
+        if cfg.expect_workers and cfg.web:
+            raise ConfigError("--web and --expect-workers cannot be combined; use one or the other")
+        self.out_dir = make_out_dir(cfg, self.started_at, self.phase)
+        handler = RunLogHandler(self.out_dir / "runner.log")
+        handler.setFormatter(logging.Formatter("%(asctime)s agentload %(levelname)s %(message)s"))
+        handler.setLevel(logging.DEBUG)
+        log.addHandler(handler)
+        self._log_file = handler
+        log.info("phase %s, results in %s", self.phase, self.out_dir)
+        self.thread_guard = ThreadWriteGuard({"resources": self.out_dir / "resources.jsonl"})
+
+    def _prepare_api(self) -> None:
+        """Resolve the API description (or check the user's locustfile) before any load; set
+        the stress entry. ConfigError naming the file and field."""
+        cfg, profile = self.config, self.profile
+        entry = cfg.entry
+        if cfg.locustfile is not None:
+            self.user_locustfile = check_locustfile(cfg.locustfile, cfg.user_classes)
+            if profile.stress is not None and not (entry or profile.stress.entry):
+                raise ConfigError(
+                    f"the {profile.phase} phase with --locustfile needs --entry, the entry whose "
+                    'throughput finds the knee, e.g. --entry "POST /ask"'
+                )
+        else:
+            description, path = load_description(cfg.api or DEFAULT_API)
+            scenario_config = load_scenario_config(scenario_config_path(profile))
+            self.api_plan = resolve(
+                description, path, phase=profile.phase, scenario_config=scenario_config,
+                model=cfg.model,
+            )  # fmt: skip
+            self.api_plan.auth_headers()  # a missing secret stops here
+            entry = entry or (profile.stress.entry if profile.stress else None)
+            entry = entry or self.api_plan.entry_of(None)
+        if profile.stress is not None and entry:
+            stress = profile.stress.model_copy(update={"entry": entry})
+            self.profile = profile.model_copy(update={"stress": stress})
+
+    def write_errors(self) -> list[str]:
+        """The runner's own writes that failed (disk full), one line each, first first."""
+        found = [self._log_file.error if self._log_file else None, self.thread_guard.error]
+        return [e for e in found if e] + self.late_write_errors
+
+    def track(self, name: str, pids: list[int]) -> None:
+        """Remember child PIDs (summary meta, runner.log) so a drill can check they are gone."""
+        self.pids.setdefault(name, []).extend(pids)
+        log.debug("pids %s: %s", name, " ".join(map(str, pids)))
+
+    # -- signals ---------------------------------------------------------------------------
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self.signal_name is None:
+            self.signal_name = name
+            log.warning("got %s: stopping the run, keeping what was measured", name)
+
+    def check(self) -> None:
+        """Raise RunAborted if a signal arrived or the target is gone (called by every wait)."""
+        if self.signal_name is not None:
+            raise RunAborted(f"interrupted by {self.signal_name}")
+        failed = self.write_errors()
+        if failed:  # a full disk: measuring on without keeping the results is pointless
+            raise RunAborted(failed[0])
+        if self.target is not None:
+            problem = self.target.problem()
+            if problem:
+                raise RunAborted(problem)
+
+    # -- start -----------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start (or check) the target, then the resource sampler and Prometheus."""
+        cfg = self.config
+        if cfg.host is not None:
+            self.target = RemoteTarget(check_host(cfg.host, cfg.allow_remote))
+            if self.api_plan is not None:  # else (a locustfile): ready when the port accepts
+                readiness = self.api_plan.description.readiness
+                self.target.ready_path = readiness.path or None
+                self.target.ready_status = readiness.status
+            log.info("target %s (not started by agentload)", self.target.url)
+        else:
+            env = {"AGENT_DB_PATH": str(self.out_dir / "target-jobs.sqlite")}
+            self.target = EmbeddedTarget(self.out_dir / "target.log", env)
+            log.info("starting the embedded target service")
+        self.target.start(cfg.ready_timeout, self._signalled)
+        log.info("target ready at %s", self.target.url)
+        for name, pid in self.target.pids.items():
+            self.track(f"target {name}", [pid])
+        if isinstance(self.target, EmbeddedTarget):
+            self.sampler = ResourceSampler(
+                self.out_dir / "resources.jsonl", self._target_pids, self.target.engine_url
+            )
+            self.sampler.start()
+        self._start_prometheus()
+
+    def _signalled(self) -> str | None:
+        return f"interrupted by {self.signal_name}" if self.signal_name else None
+
+    def _target_pids(self) -> dict[str, int]:
+        return dict(self.target.pids) if self.target is not None else {}
+
+    def _start_prometheus(self) -> None:
+        """A Prometheus for the run (or `--prometheus URL`); without one, say what is missing."""
+        from agentload import prometheus as prom
+
+        cfg = self.config
+        if cfg.no_prometheus:
+            self.server_side = prom.missing_server_side("--no-prometheus given")
+            return
+        assert self.target is not None
+        self.client_metrics_port = free_port()
+        targets = prom.ScrapeTargets(
+            self.target.url, self.target.engine_url, f"http://127.0.0.1:{self.client_metrics_port}"
+        )
+        try:
+            if cfg.prometheus:
+                self.prometheus = prom.PrometheusSession.external(cfg.prometheus)
+            else:
+                self.prometheus = prom.start_prometheus(self.out_dir, targets)
+            log.info("prometheus at %s", self.prometheus.url)
+            if self.prometheus.pid is not None:
+                self.track("prometheus", [self.prometheus.pid])
+        except prom.PrometheusError as exc:
+            self.server_side = prom.missing_server_side(str(exc))
+            self.notes.append(f"server-side view missing: {exc}")
+            log.warning("server-side view missing: %s", exc)
+
+    def _finish_prometheus(self) -> None:
+        """Query the server-side view over the load window, then stop the run's Prometheus."""
+        from agentload import prometheus as prom
+
+        session = self.prometheus
+        process = getattr(session, "process", None)
+        try:
+            if self.signal_name is not None:
+                reason = f"run interrupted by {self.signal_name}"
+                self.server_side = prom.missing_server_side(reason)
+                return
+            if process is not None and process.poll() is not None:
+                code = process.returncode
+                reason = f"prometheus (pid {process.pid}) died mid-run, exit code {code}"
+            elif not self.load_window:
+                reason = "no load ran"
+            else:
+                try:
+                    final = read_json(self.out_dir / "final.json") or {}
+                    start, end = self._server_window(final)
+                    entries = final.get("entries")
+                    self.server_side = prom.server_side(session.url, start, end, entries)
+                    prom.export_series(session.url, start, end, self.out_dir)
+                    return
+                except Exception as exc:  # Prometheus unreachable or a query failing: report
+                    reason = f"Prometheus query failed: {exc}"
+            self.server_side = prom.missing_server_side(reason)
+            self.notes.append(f"server-side view missing: {reason}")
+            log.warning("server-side view missing: %s", reason)
+        finally:
+            session.stop()
+
+    def _server_window(self, final: dict[str, Any]) -> tuple[float, float]:
+        """The client's measurement window (first request to last response of the results
+        folder's run: in the profile phase, the hold); else the last Locust run's lifetime."""
+        window = measurement_window(final)
+        if window is not None:
+            return window["start"], window["end"]
+        return self.load_window[-1], self.load_end or time.time()
+
+    # -- run / stop ------------------------------------------------------------------------
+    def run(self) -> None:
+        from agentload.run import phases
+
+        phases.run_phase(self)
+
+    def stop(self) -> None:
+        """End every child by PID (Locust, py-spy, Prometheus, sampler, target). Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for child in reversed(self.children):
+            _quietly(child.stop)
+        if self.sampler is not None:
+            _quietly(self.sampler.stop)
+        if self.prometheus is not None:
+            _quietly(self._finish_prometheus)
+        if isinstance(self.target, EmbeddedTarget):
+            _quietly(self.target.stop)
+            log.info("target stopped")
+
+    # -- finish ----------------------------------------------------------------------------
+    def finish(self) -> ExitCode:
+        from agentload.run import finish as results
+
+        return results.finish(self)
+
+
+def _profile_overrides(profile: Profile, cfg: RunConfig) -> Profile:
+    """Profile phase: --users is the load to hold (no knee search), --duration the recording."""
+    from agentload.durations import parse_duration
+
+    params = profile.profile
+    if params is None:
+        raise ConfigError(f"{profile.source}: the profile phase needs a [profile] table")
+    update: dict[str, Any] = {}
+    if cfg.users is not None:
+        update["knee_users"] = cfg.users
+    if cfg.duration is not None:
+        seconds = parse_duration(cfg.duration, what="--duration")
+        if seconds < 1:
+            raise ConfigError(f"--duration: got {cfg.duration!r}, expected at least 1s")
+        update["hold_s"] = seconds
+    return profile.model_copy(update={"profile": params.model_copy(update=update)})
+
+
+def _quietly(func: Any) -> None:
+    try:
+        func()
+    except Exception as exc:  # cleanup must go on for the other children
+        log.warning("cleanup: %s: %s", type(exc).__name__, exc)
+
+
+def execute(config: RunConfig) -> ExitCode:
+    """Run one phase end to end; returns the exit code (the last console lines say why)."""
+    _console_logging()
+    orch = Orchestrator(config)
+    try:
+        orch.prepare()
+    except AgentloadError as exc:
+        log.error("error: %s", exc)
+        return exc.exit_code
+    previous = {sig: signal.signal(sig, orch._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    orch.thread_guard.__enter__()
+    try:
+        orch.start()
+        orch.run()
+        orch.check()
+    except RunAborted as exc:
+        orch.abort_reason = exc.reason
+        log.error("aborted: %s", exc.reason)
+    except ConfigError as exc:
+        orch.config_error = str(exc)
+        log.error("error: %s", exc)
+    except Exception as exc:  # a bug: still stop everything and keep the results
+        log.debug("internal error", exc_info=True)
+        orch.abort_reason = f"internal error {type(exc).__name__}: {exc} (traceback in runner.log)"
+        log.error("aborted: %s", orch.abort_reason)
+    finally:
+        orch.stop()
+    try:
+        return orch.finish()
+    finally:
+        orch.thread_guard.__exit__(None, None, None)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if orch._log_file is not None:
+            log.removeHandler(orch._log_file)
+            orch._log_file.close()
+
+
+class _ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """INFO and up to whatever `sys.stderr` is at the time (so captured streams work)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setLevel(logging.INFO)
+        self.setFormatter(logging.Formatter("agentload: %(message)s"))
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        return None
+
+
+def _console_logging() -> None:
+    if not any(isinstance(h, _ConsoleHandler) for h in log.handlers):
+        log.addHandler(_ConsoleHandler())
+    log.setLevel(logging.DEBUG)
+    log.propagate = False
