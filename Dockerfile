@@ -11,11 +11,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# The two packages; agentload carries its stock profiles, API descriptions, scenario configs,
-# datasets and locustfile (agentload/data/) as package data.
+# The two packages, and the stock locustfiles, profiles and scenario configs of the repository's
+# top-level folders: pyproject.toml maps those into the wheel's agentload/data/<kind>/
+# (package-dir), beside the API descriptions and datasets of agentload/data/. /app/locustfiles/
+# also serves plain Locust (`locust -f locustfiles/agents.py`, docker-compose.yml's profile ui).
 COPY pyproject.toml README.md ./
 COPY agentload ./agentload
 COPY target_service ./target_service
+COPY locustfiles ./locustfiles
+COPY profiles ./profiles
+COPY scenarios ./scenarios
 RUN pip install .
 
 RUN useradd --create-home --uid 1000 agentload \

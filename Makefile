@@ -1,5 +1,5 @@
 .DEFAULT_GOAL := help
-sources = $(wildcard agentload target_service tests benchmarks scripts)
+sources = $(wildcard agentload target_service locustfiles tests benchmarks scripts)
 
 PYTHON ?= python3
 VENV := .venv
@@ -58,10 +58,11 @@ test: $(STAMP) ## Run the test suite (real service, real Locust)
 	$(BIN)/python -m pytest $(ARGS)
 
 .PHONY: lint
-lint: $(STAMP) ## ruff and mypy
+lint: $(STAMP) ## ruff, mypy and the import-linter contracts (agentload's layers)
 	$(BIN)/ruff check $(sources)
 	$(BIN)/ruff format --check $(sources)
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 .PHONY: format
 format: $(STAMP) ## Format the code with ruff

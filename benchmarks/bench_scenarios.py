@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from tests.support import free_port, stop_process, wait_ready  # noqa: E402
 
 BIN = ROOT / ".venv" / "bin"
-AGENTS = str(ROOT / "agentload" / "data" / "locustfiles" / "agents.py")
+AGENTS = str(ROOT / "locustfiles" / "agents.py")
 PLAIN = str(ROOT / "benchmarks" / "plain_status_locustfile.py")
 NO_HDR = str(ROOT / "benchmarks" / "no_histograms_locustfile.py")
 SHAPE = str(ROOT / "agentload" / "shapes" / "open_model.py")

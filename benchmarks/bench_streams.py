@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.bench_scenarios import aggregated, locust  # noqa: E402
 from tests.support import free_port, stop_process, wait_ready  # noqa: E402
 
-AGENTS = str(ROOT / "agentload" / "data" / "locustfiles" / "agents.py")
+AGENTS = str(ROOT / "locustfiles" / "agents.py")
 WITHOUT = str(ROOT / "benchmarks" / "no_stream_metrics_locustfile.py")
 ENGINE = {
     "ENGINE_SLOTS": "64", "ENGINE_TTFT_MS": "0", "ENGINE_TOKENS_PER_S": "4000",

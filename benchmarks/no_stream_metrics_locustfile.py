@@ -2,7 +2,12 @@
 histograms and token counts of agentload.locust.llm_metrics) switched off: a benchmark's
 "without"."""
 
-from agentload.data.locustfiles.agents import *  # noqa: F403 (the same user classes)
+import runpy
+
 from agentload.locust import llm_metrics
+from agentload.stock.lookup import stock_dir
+
+_AGENTS = runpy.run_path(str(stock_dir("locustfiles") / "agents.py"))  # the same user classes
+globals().update({name: _AGENTS[name] for name in _AGENTS["__all__"]})
 
 llm_metrics.stop_recording()

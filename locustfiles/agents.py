@@ -16,7 +16,8 @@ names.
 
 import agentload.locust  # noqa: F401  (registers the plugin's options and listeners)
 from agentload.apis.load import load_description
-from agentload.locust.plugin import api_option, exit_on_config_error
+from agentload.locust.plugin import exit_on_config_error
+from agentload.locust.settings import api_option
 from agentload.locust.users import MixedAgentUser, OpenModelUser, scenario_users
 
 with exit_on_config_error():

@@ -31,20 +31,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from agentload.apis.base import StrictModel as _Model
+from agentload.apis.lengths import Synthetic
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 Weight = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 PositiveSeconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-MAX_LENGTH = 1_000_000  # tokens: the longest synthetic prompt or output
-Tokens = Annotated[int, Field(ge=1, le=MAX_LENGTH)]
-_LENGTH_FIELDS = ("value", "mean", "stdev", "min", "max")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ThinkTime(_Model):
@@ -179,83 +175,6 @@ class Job(_Model):
     def id_name(self) -> str:
         """The template name the id is bound to (``job_id`` for ``id_path = "job_id"``)."""
         return self.id_path.split(".")[-1]
-
-
-class Length(_Model):
-    """A token count of synthetic rows: a whole number (``512``: every row), or a seeded
-    distribution, ``{dist = "uniform", min, max}`` (whole numbers, both included) or
-    ``{dist = "normal", mean, stdev, min = 1, max}`` (the normal cut to [min, max], rounded;
-    ``max`` unset: no upper bound but the limit of 1,000,000). ``{dist = "fixed", value}`` is
-    the long form of a number."""
-
-    dist: Literal["fixed", "uniform", "normal"] = "fixed"
-    value: Tokens | None = None
-    mean: float | None = Field(default=None, ge=1, le=MAX_LENGTH, allow_inf_nan=False)
-    stdev: float | None = Field(default=None, gt=0, le=MAX_LENGTH, allow_inf_nan=False)
-    min: Tokens | None = None
-    max: Tokens | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _a_number_is_fixed(cls, data: Any) -> Any:
-        if isinstance(data, bool) or not isinstance(data, int | dict | Length):
-            raise ValueError(
-                "a whole number of tokens (512) or a table such as "
-                '{dist = "normal", mean = 512, stdev = 64}'
-            )
-        return {"value": data} if isinstance(data, int) else data
-
-    @model_validator(mode="after")
-    def _fields_fit_dist(self) -> Length:
-        needed = {"fixed": ("value",), "uniform": ("min", "max"), "normal": ("mean", "stdev")}
-        allowed = {"fixed": {"value"}, "uniform": {"min", "max"}}
-        given = {n for n in _LENGTH_FIELDS if getattr(self, n) is not None}
-        missing = [n for n in needed[self.dist] if getattr(self, n) is None]
-        if missing:
-            raise ValueError(
-                f'{" and ".join(missing)} in it: dist "{self.dist}" needs '
-                f"{' and '.join(needed[self.dist])}"
-            )
-        takes = allowed.get(self.dist, {"mean", "stdev", "min", "max"})
-        extra = [n for n in _LENGTH_FIELDS if n in given - takes]
-        if extra:
-            raise ValueError(
-                f'no {" or ".join(extra)} in it: dist "{self.dist}" takes '
-                f"{', '.join(n for n in _LENGTH_FIELDS if n in takes)}"
-            )
-        low, high = self.low, self.high
-        if high < low:
-            raise ValueError(f"max >= min, got min {low} and max {high}")
-        if self.mean is not None and not low <= self.mean <= high:
-            raise ValueError(f"min <= mean <= max, got min {low}, mean {self.mean:g}, max {high}")
-        return self
-
-    @property
-    def low(self) -> int:
-        """The least count a row may have."""
-        return self.value or self.min or 1
-
-    @property
-    def high(self) -> int:
-        """The greatest count a row may have."""
-        return self.value or self.max or MAX_LENGTH
-
-
-class Synthetic(_Model):
-    """Rows made up instead of read from a dataset: ``samples`` rows drawn from ``seed`` (the same
-    seed, the same rows), each with ``prompt`` (text of ``prompt_tokens`` tokens cut from the
-    ``corpus``), ``prompt_tokens``, ``output_tokens`` and ``max_tokens`` (= ``output_tokens``).
-    Tokens are counted by ``tokenizer``: ``words`` (whitespace-separated words, as the embedded
-    engine counts), ``tiktoken`` (the ``encoding`` of tiktoken, which must be installed) or
-    ``auto`` (tiktoken when it is importable, else words)."""
-
-    prompt_tokens: Length
-    output_tokens: Length
-    seed: int = 42
-    samples: int = Field(default=1000, ge=1, le=100_000)
-    corpus: str = "stdlib_docstrings"
-    tokenizer: Literal["auto", "words", "tiktoken"] = "auto"
-    encoding: str = Field(default="cl100k_base", min_length=1)
 
 
 class Scenario(_Model):

@@ -48,6 +48,9 @@ API: ``parse_gate(expr) -> Gate`` (ConfigError), ``parse_gates(exprs)``,
 passed, reason, threshold, op; ``to_dict()`` for summary.json),
 ``should_abort(results, elapsed_s, grace_s) -> str | None`` (the reason), ``format_value``.
 Evaluation is a pure function of the summary dict (see ``agentload.results.summary``).
+
+May import: ``agentload.errors`` only; pure functions of the summary dict. Never the runner,
+the CLI or Locust.
 """
 
 from agentload.gates.evaluate import HTTP_METHODS, GateResult, evaluate, expand, should_abort

@@ -1,11 +1,17 @@
 """Locust plugin: importing it registers agentload's command-line options and event listeners.
 
 Locustfiles import this package; it works in a local run, on a master and on its workers.
-Modules: ``plugin`` (the API plan at init), ``outcomes`` (agent outcomes across workers),
+Modules: ``plugin`` (the wiring at init), ``settings`` (this process' API plan, read by the
+users), ``remote`` (remote workers' plan check), ``outcomes`` (agent outcomes across workers),
 ``timeline`` (timeline.jsonl, final.json), ``client_metrics`` (Prometheus exporter),
 ``open_model`` (arrival pacing), ``request_log`` (this process' part of requests.jsonl.gz),
-``users``/``calls`` (what the users do), ``record`` (the API
-for a user's own locustfile: ``record_outcome``, ``record_entry``).
+``users``/``calls`` (what the users do), ``record`` (the API for a user's own locustfile:
+``record_outcome``, ``record_entry``), ``shapes/`` (the load shapes, loaded as files).
+
+May import: ``agentload.apis``, ``agentload.scenarios``, ``agentload.metrics``,
+``agentload.results`` (the requests.jsonl.gz parts), ``agentload.stock``, the root modules,
+Locust and gevent. Never the runner (``agentload.run``) or the CLI: the runner starts Locust as
+processes and reads what they write.
 """
 
 from __future__ import annotations

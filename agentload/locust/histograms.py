@@ -9,8 +9,8 @@ A worker sends what it recorded since its last report on Locust's ``report_to_ma
 report (the wire form of :mod:`agentload.metrics.second_buckets`); the master adds it in
 ``worker_report``. So on the master, as on a local runner, ``RECORDER`` holds the latencies of
 the whole test as they arrive, and ``RECORDER.windows`` (a
-:class:`~agentload.metrics.second_buckets.SecondBuckets`) everyone's per-second counts and how far each
-worker has reported.
+:class:`~agentload.metrics.second_buckets.SecondBuckets`) everyone's per-second counts and how far
+each worker has reported.
 
 Readers on the master or local runner open a tap: ``tap = RECORDER.open_tap()``;
 ``tap.take()`` returns (and forgets) the latencies that arrived since the previous ``take``

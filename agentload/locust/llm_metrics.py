@@ -1,9 +1,10 @@
 """LLM metrics of streamed answers, per scenario, added up across workers.
 
 ``record(scenario, metrics)`` adds one streamed request's TTFT, inter-token gaps, TPOT, E2E and
-token counts (:class:`agentload.metrics.llm.StreamMetrics`) as plain nested counts, which a worker sends
-on each report and the master adds up (:class:`agentload.locust.counters.DistributedCounters`);
-``totals()`` gives them (final.json's ``llm``), :func:`agentload.metrics.llm.llm_section` reads them.
+token counts (:class:`agentload.metrics.llm.StreamMetrics`) as plain nested counts, which a
+worker sends on each report and the master adds up
+(:class:`agentload.locust.counters.DistributedCounters`); ``totals()`` gives them (final.json's
+``llm``), :func:`agentload.metrics.llm.llm_section` reads them.
 With SLOs configured (``--agentload-slo``), ``count_goodput`` counts every call of a scenario
 and those meeting all SLOs (:mod:`agentload.metrics.slo`) in the same counts.
 """

@@ -19,6 +19,9 @@ every connected worker's answer. A joined worker that goes missing (heartbeats) 
 the test runs is written under ``lost``. ``last`` tells the worker whether another Locust run of
 the phase follows (``agentload worker`` then starts a new Locust worker for it); ``closing``
 that this master is already ending (a worker that reached it late reconnects to the next one).
+`agentload worker` (:mod:`agentload.run.remote_worker`) gives the Locust worker it starts its
+state file (``--agentload-worker-state``: joined, refused or closing) and its identity
+(``--agentload-worker-id``, ``--agentload-worker-pid``); this module imports nothing of it.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ import gevent
 
 from agentload.errors import ConfigError
 from agentload.locust.hooks import listen
-from agentload.run.locust_plan import WORKER_ID_ENV, WORKER_PID_ENV, WORKER_STATE_ENV
+from agentload.locust.settings import PluginSettings, load_settings, use_settings
 from agentload.stock.lookup import find
 
 ANSWER_WAIT_S = 10.0
@@ -89,10 +92,11 @@ def scenario_config_file(option: str) -> Path | None:
     return find("scenarios", option).resolve() if option else None
 
 
-def _identity(environment: Any) -> dict[str, Any]:
+def _identity(environment: Any, options: Any) -> dict[str, Any]:
+    """Who this worker is: the id and PID `agentload worker` gave it, else its own."""
     host = socket.gethostname()
-    pid = int(os.environ.get(WORKER_PID_ENV) or os.getpid())
-    worker_id = os.environ.get(WORKER_ID_ENV) or f"{host}-{pid}"
+    pid = int(getattr(options, "agentload_worker_pid", 0) or os.getpid())
+    worker_id = getattr(options, "agentload_worker_id", "") or f"{host}-{pid}"
     return {"id": worker_id, "host": host, "pid": pid, "locust_id": environment.runner.client_id}
 
 
@@ -178,7 +182,7 @@ class MasterCheck:
                     self._write()
 
 
-def master_plan(environment: Any, options: Any, settings: Any) -> dict[str, Any]:
+def master_plan(environment: Any, options: Any, settings: PluginSettings) -> dict[str, Any]:
     """What the master sends: its digest and how to resolve the same plan elsewhere."""
     scenario = scenario_config_file(getattr(options, "scenario_config", "") or "")
     phase = getattr(options, "agentload_phase", "") or ""
@@ -203,7 +207,7 @@ class WorkerCheck:
 
     def __init__(self, environment: Any, options: Any, state_path: Path | None) -> None:
         self.env, self.options, self.state_path = environment, options, state_path
-        self.who = _identity(environment)
+        self.who = _identity(environment, options)
         runner = environment.runner
         runner.register_message("agentload_plan", self._on_plan)
         runner.send_message("agentload_hello", self.who)
@@ -213,8 +217,6 @@ class WorkerCheck:
             _write_json(self.state_path, data)
 
     def _on_plan(self, environment: Any, msg: Any, **_kw: Any) -> None:
-        from agentload.locust import plugin
-
         master = dict(msg.data)
         if master.get("closing"):  # a master that is ending: wait for the next one
             self._state({"status": "closing"})
@@ -222,7 +224,7 @@ class WorkerCheck:
             return
         try:
             options, names = self._resolved_options(master)
-            settings = plugin.load_settings(options, master.get("open_shape"))
+            settings = load_settings(options, master.get("open_shape"))
             scenario = scenario_config_file(options.scenario_config)
             mine = plan_digest(settings.plan.path, scenario, options.model, options.agentload_phase)
             reason = refusal(mine, master, names)
@@ -231,7 +233,7 @@ class WorkerCheck:
         if reason is not None:
             self._refuse(reason)
             return
-        plugin.use_settings(settings, master.get("slo") or "")
+        use_settings(settings, master.get("slo") or "")
         self._state({"status": "joined", "last": bool(master.get("last")), **self.who})
         environment.runner.send_message("agentload_joined", {**self.who, "digest": mine["digest"]})
 
@@ -267,10 +269,10 @@ class WorkerCheck:
         gevent.spawn_later(0.3, self.env.runner.quit)
 
 
-def install(environment: Any, options: Any, settings: Any) -> None:
+def install(environment: Any, options: Any, settings: PluginSettings) -> None:
     """At ``init``: the master's check with ``--agentload-workers``, the worker's always."""
     if getattr(options, "worker", False):
-        state = os.environ.get(WORKER_STATE_ENV)
+        state = getattr(options, "agentload_worker_state", "") or ""
         WorkerCheck(environment, options, Path(state) if state else None)
     elif getattr(options, "master", False) and getattr(options, "agentload_workers", ""):
         plan = master_plan(environment, options, settings)
@@ -289,6 +291,24 @@ def _add_options(parser: Any, **_kw: Any) -> None:
         action="store_true",
         default=False,
         help="Master: no other Locust run of the phase follows (the workers then exit)",
+    )
+    # Given by `agentload worker` to the Locust worker it starts; read once, at init (a master
+    # sends its own options to its workers with each spawn, over the worker's).
+    group.add_argument(
+        "--agentload-worker-state",
+        default="",
+        help="Worker: write joined, refused or closing (JSON) to this file",
+    )
+    group.add_argument(
+        "--agentload-worker-id",
+        default="",
+        help="Worker: the id it gives the master (default: <host>-<pid>)",
+    )
+    group.add_argument(
+        "--agentload-worker-pid",
+        type=int,
+        default=0,
+        help="Worker: the PID it gives the master (default: its own)",
     )
 
 

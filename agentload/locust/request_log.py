@@ -1,4 +1,5 @@
-"""Each load-generating process' part of ``requests.jsonl.gz`` (:mod:`agentload.results.requests_file`).
+"""Each load-generating process' part of ``requests.jsonl.gz``
+(:mod:`agentload.results.requests_file`).
 
 With ``--agentload-requests DIR`` a local runner or a worker writes one line per HTTP request
 (a Locust ``request`` event that carries a response; the timing entries ``TTFT``/``TPOT``/``TTC``
@@ -33,6 +34,7 @@ from gevent import getcurrent
 from agentload.apis.verdicts import Verdict
 from agentload.locust.entries import failure_verdict
 from agentload.locust.hooks import listen
+from agentload.locust.settings import settings
 from agentload.metrics.llm import StreamMetrics
 from agentload.results.requests_file import DEFAULT_CAP, PARTS_DIR, Sampler, part_batch
 
@@ -237,8 +239,6 @@ def _cap(value: Any) -> int:
 
 
 def _seed() -> Any:
-    from agentload.locust.plugin import settings
-
     try:
         return settings().plan.seed
     except RuntimeError:

@@ -20,7 +20,7 @@ from agentload.locust import llm_metrics, request_log
 from agentload.locust.calls import run_scenario
 from agentload.locust.entries import fire
 from agentload.locust.open_model import shared_clock
-from agentload.locust.plugin import settings, user_rng
+from agentload.locust.settings import settings, user_rng
 from agentload.scenarios.plan import RunScenario, user_class_name
 
 

@@ -12,7 +12,8 @@ usage the server reported:
 - ``tpot_ms`` = (E2E − TTFT) / (output tokens − 1), as vLLM's benchmarks define it (needs 2+).
 
 Across requests the recorder keeps, per scenario, the bucket counts of exact histograms
-(:mod:`agentload.metrics.latency`: ``{"<kind> <scenario>": {"<bucket index>": n}}``) and token counts
+(:mod:`agentload.metrics.latency`: ``{"<kind> <scenario>": {"<bucket index>": n}}``) and token
+counts
 (``{"tokens <scenario>": {"requests", "output", "input", "input_known", "usage", "chunks"}}``):
 plain nested integers that add up exactly across workers. :func:`llm_section` turns them into
 summary.json's ``llm[SCENARIO]``: ``{requests, ttft_ms, itl_ms, tpot_ms, e2e_ms`` (each

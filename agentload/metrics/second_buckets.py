@@ -2,7 +2,8 @@
 
 Every load-generating process files each finished request under the second it completed in
 (``int(time.time())`` when Locust's ``request`` event fires): per second, per entry, the sparse
-bucket counts of :class:`agentload.metrics.latency.Recording`. A worker sends the seconds it recorded
+bucket counts of :class:`agentload.metrics.latency.Recording`. A worker sends the seconds it
+recorded
 since its last report with that report, together with ``through``, the time it took them: every
 request it finished before ``through`` has then been sent. The master (or a local runner, for its
 own requests) adds them up in :class:`SecondBuckets`, which also remembers, per source, the

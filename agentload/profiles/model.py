@@ -1,43 +1,20 @@
-"""Phase profiles: ``profiles/<phase>.toml`` loaded into a typed ``Profile``.
+"""The typed phase profile: ``Profile`` and its parameter tables, as validated from TOML.
 
 TOML durations are written as ``duration = "5m"`` (or ``duration_s = 300``); the model keeps
-seconds in ``*_s`` fields. Overrides from the CLI (``users``, ``spawn_rate``, ``duration``,
-``gates``) are applied by ``load_profile`` so that the stage table keeps its form:
+seconds in ``*_s`` fields. A shape's table is checked against the shape (``stages`` needs
+``[[stages]]`` summing to ``duration``, ``stress`` a ``[stress]`` table, ...), gates and SLOs
+against their grammars, so that a ``Profile`` that exists is one a run can use.
 
-- ``duration``: shape ``none`` runs that long; ``stages`` scales every stage's length by
-  ``duration / sum(stage lengths)``; ``stress`` scales ``warmup_s`` and ``step_duration_s`` so that
-  all ``max_steps`` steps fit in it; a ``[profile]`` phase gives a third to ``hold_s`` and the
-  rest to its knee search (all to ``hold_s`` when ``knee_users`` is set).
-- ``users``: shape ``none`` runs that many; ``stages`` scales each stage's users by
-  ``users / peak users`` (at least 1); ``stress`` scales ``start_users`` and ``step_users`` so that
-  the last step reaches ``users``.
-- ``spawn_rate``: replaces the spawn rate of the run and of every stage.
-- ``gates``: added to the profile's gates.
-- ``rate``, ``arrival`` (open model only) and ``slo`` (``["ttft=500ms"]``, merged over the
-  profile's ``slo`` table).
-
-A profile is found with :func:`agentload.stock.lookup.find`: a path as given, else
-``./profiles/<name>.toml``, else the stock ``profiles/<name>.toml``. Its
-``scenario_config`` is a name or a path, resolved by :func:`scenario_config_path`: a path relative
-to the profile's folder (then the current folder); a name (``smoke``) in the ``scenarios/`` folder
-beside the profile's folder (``../scenarios/smoke.toml``, where the stock profiles find theirs),
-then the lookup (``./scenarios/``, the package's).
-
-API: ``load_profile(name_or_path, overrides=None) -> Profile`` (ConfigError naming file and field),
-``profile_from_dict(data, source=..., overrides=None)``, ``apply_overrides(profile, overrides)``,
-``profile_path(name_or_path)``, ``scenario_config_path(profile)``;
-``Profile.shape_table()`` is the ``AGENTLOAD_SHAPE`` JSON for agentload/locust/shapes/,
-``Profile.peak_users``; ``PHASES``, ``PROFILES_DIR`` (the stock profiles);
-``check_worker_steps(profile, workers)`` (ConfigError when stress steps are too short for
-``--workers``, to be called once the overrides are applied, before any load).
+API: ``Profile`` (``Stage``, ``StressParams``, ``ProfileParams``, ``RateParams``,
+``SweepParams``, ``AbortParams``); ``Profile.shape_table()`` is the ``AGENTLOAD_SHAPE`` JSON for
+agentload/locust/shapes/, ``Profile.peak_users``, ``Profile.slos``; ``PHASES``, ``PROFILES_DIR``
+(the stock profiles), ``DURATION_FORM``; ``check_worker_steps(profile, workers)`` (ConfigError
+when stress steps are too short for ``--workers``, to be called once the overrides are applied,
+before any load).
 """
 
 from __future__ import annotations
 
-import math
-import tomllib
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -46,16 +23,15 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
 from agentload.durations import parse_duration
 from agentload.errors import ConfigError
-from agentload.gates import parse_gate
+from agentload.gates.grammar import parse_gate
 from agentload.metrics.slo import parse_slos
-from agentload.stock.lookup import find, is_explicit_path, stock_dir
+from agentload.stock.lookup import stock_dir
 
 PROFILES_DIR = stock_dir("profiles")
 WORKER_REPORT_INTERVAL_S = 3.0  # Locust's WORKER_REPORT_INTERVAL (not imported: no gevent here)
@@ -279,257 +255,3 @@ def check_worker_steps(profile: Profile, workers: int) -> None:
 
 def _stage_json(stage: Stage) -> dict[str, Any]:
     return {"duration": stage.duration_s, "users": stage.users, "spawn_rate": stage.spawn_rate}
-
-
-def profile_path(name_or_path: str | Path) -> Path:
-    """``smoke`` -> ``./profiles/smoke.toml`` or the stock one; a path (``x/y.toml``) as given."""
-    return find("profiles", name_or_path)
-
-
-def scenario_config_path(profile: Profile) -> Path:
-    """The absolute path of the profile's ``scenario_config`` (see the module docstring);
-    ConfigError naming the profile and the field when it is nowhere."""
-    value, owner = profile.scenario_config, profile.source or "profile"
-    source = Path(profile.source) if profile.source else None
-    here = source.resolve().parent if source is not None and source.is_file() else None
-    given = Path(value).expanduser()
-    if given.is_absolute():
-        candidates = [given]
-    elif is_explicit_path(value):
-        candidates = [base / given for base in (here, Path.cwd()) if base is not None]
-    else:
-        beside = [here.parent / "scenarios" / f"{value}.toml"] if here is not None else []
-        for path in beside:
-            if path.is_file():
-                return path.resolve()
-        try:
-            return find("scenarios", value).resolve()
-        except ConfigError as exc:
-            raise ConfigError(f"{owner}: field 'scenario_config': {exc}") from None
-    for path in candidates:
-        if path.is_file():
-            return path.resolve()
-    tried = " or ".join(str(path) for path in candidates)
-    raise ConfigError(
-        f"{owner}: field 'scenario_config': {value!r} not found ({tried}), expected a scenario "
-        'config name such as "smoke" or a path relative to the profile\'s folder'
-    )
-
-
-def load_profile(name_or_path: str | Path, overrides: Mapping[str, Any] | None = None) -> Profile:
-    """Load a phase profile and apply CLI overrides; ConfigError names the file and the field."""
-    path = profile_path(name_or_path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read profile {str(path)!r}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text, expected a TOML file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {_one_line(str(exc))}") from None
-    return profile_from_dict(data, source=str(path), overrides=overrides)
-
-
-def profile_from_dict(
-    data: Mapping[str, Any], *, source: str, overrides: Mapping[str, Any] | None = None
-) -> Profile:
-    """Validate a profile mapping (as read from TOML) and apply overrides."""
-    data = dict(data)
-    data.setdefault("phase", Path(source).stem)
-    try:
-        profile = Profile.model_validate({**data, "source": source})
-    except ConfigError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
-    except ValidationError as exc:
-        raise ConfigError(_describe(source, exc)) from None
-    return apply_overrides(profile, overrides or {})
-
-
-def apply_overrides(profile: Profile, overrides: Mapping[str, Any]) -> Profile:
-    """Apply ``users``, ``spawn_rate``, ``duration`` and ``gates`` (None values are ignored)."""
-    known = {
-        "users", "spawn_rate", "duration", "gates", "rate", "arrival", "slo", "steps",
-        "step_duration",
-    }  # fmt: skip
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ConfigError(f"unknown override(s) {unknown}, expected {sorted(known)}")
-    update: dict[str, Any] = {}
-    users = _positive_int(overrides.get("users"), "--users")
-    rate = _positive_float(overrides.get("spawn_rate"), "--spawn-rate")
-    raw_duration = overrides.get("duration")
-    duration = None if raw_duration is None else parse_duration(raw_duration, what="--duration")
-    if duration is not None and duration <= 0:
-        raise ConfigError(f"--duration: got {raw_duration!r}, expected a duration above 0")
-    if users is not None:
-        update["users"] = users
-        update.update(_scale_users(profile, users))
-    if rate is not None:
-        update["spawn_rate"] = rate
-        stages = update.get("stages", profile.stages)
-        update["stages"] = [s.model_copy(update={"spawn_rate": rate}) for s in stages]
-    if duration is not None:
-        update["duration_s"] = duration
-        search = duration
-        if profile.profile is not None:
-            searching = profile.shape == "stress" and profile.profile.knee_users is None
-            hold = duration / 3 if searching else duration
-            search = duration - hold
-            warmup = min(profile.profile.warmup_s, hold / 3)
-            update["profile"] = profile.profile.model_copy(
-                update={"hold_s": hold, "warmup_s": warmup}
-            )
-        update.update(_scale_duration(profile, update, search))
-    update.update(_open_model_overrides(profile, overrides, users))
-    update.update(_sweep_overrides(profile, overrides, duration))
-    if overrides.get("slo"):
-        given = {}
-        for item in overrides["slo"]:
-            metric = item.partition("=")[0].strip().lower()
-            parse_slos([item])
-            given[metric] = item.partition("=")[2].strip()
-        update["slo"] = {**profile.slo, **given}
-    if overrides.get("gates"):
-        extra = list(overrides["gates"])
-        for expr in extra:
-            parse_gate(expr)
-        update["gates"] = [*profile.gates, *extra]
-    return profile.model_copy(update=update) if update else profile
-
-
-def _open_model_overrides(
-    profile: Profile, overrides: Mapping[str, Any], users: int | None
-) -> dict[str, Any]:
-    """``--rate``, ``--arrival`` and ``--users`` (the first pool) of an open-model profile."""
-    rate = _positive_float(overrides.get("rate"), "--rate")
-    arrival = overrides.get("arrival")
-    if rate is None and arrival is None and users is None:
-        return {}
-    if profile.rate is None:
-        if rate is None and arrival is None:
-            return {}
-        raise ConfigError(
-            f"--rate/--arrival: phase {profile.phase!r} is closed-loop, expected the rate phase"
-        )
-    if arrival is not None and arrival not in ("poisson", "constant"):
-        raise ConfigError(f"--arrival: got {arrival!r}, expected poisson or constant")
-    changes: dict[str, Any] = {}
-    if rate is not None:
-        changes["rate_per_s"] = rate
-    if arrival is not None:
-        changes["arrival"] = arrival
-    if users is not None:
-        changes["users"] = users
-        changes["max_users"] = max(users, profile.rate.max_users)
-    return {"rate": profile.rate.model_copy(update=changes)}
-
-
-def _sweep_overrides(
-    profile: Profile, overrides: Mapping[str, Any], duration: float | None
-) -> dict[str, Any]:
-    """``--steps``, ``--step-duration`` (and ``--duration``: the whole sweep, every run an equal
-    share of it) of a sweep profile."""
-    steps = _positive_int(overrides.get("steps"), "--steps")
-    raw = overrides.get("step_duration")
-    step_s = None if raw is None else parse_duration(raw, what="--step-duration")
-    if steps is None and step_s is None and duration is None:
-        return {}
-    if profile.sweep is None:
-        if steps is None and step_s is None:
-            return {}
-        raise ConfigError(
-            f"--steps/--step-duration: phase {profile.phase!r} is not a sweep, expected sweep"
-        )
-    changes: dict[str, Any] = {}
-    if steps is not None:
-        changes["steps"] = steps
-    runs = changes.get("steps", profile.sweep.steps) + 2
-    if step_s is None and duration is not None:
-        step_s = duration / runs
-    if step_s is not None:
-        if step_s < 2:
-            raise ConfigError(f"--step-duration: got {step_s:g}s, expected at least 2s per run")
-        changes["step_duration_s"] = step_s
-    return {"sweep": profile.sweep.model_copy(update=changes)}
-
-
-def _scale_users(profile: Profile, users: int) -> dict[str, Any]:
-    if profile.shape == "stages":
-        factor = users / max(1, profile.peak_users)
-        stages = [
-            s.model_copy(update={"users": max(1, round(s.users * factor))}) for s in profile.stages
-        ]
-        return {"stages": stages}
-    if profile.shape == "stress" and profile.stress is not None:
-        st = profile.stress
-        factor = users / max(1, profile.peak_users)
-        start = max(1, round(st.start_users * factor))
-        step = max(1, math.ceil((users - start) / max(1, st.max_steps - 1)))
-        return {"stress": st.model_copy(update={"start_users": start, "step_users": step})}
-    return {}
-
-
-def _scale_duration(profile: Profile, update: Mapping[str, Any], seconds: float) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    stages: list[Stage] = update.get("stages", profile.stages)
-    total = sum(s.duration_s for s in stages)
-    if profile.shape == "stages" and total > 0:
-        out["stages"] = [
-            s.model_copy(update={"duration_s": s.duration_s * seconds / total}) for s in stages
-        ]
-    stress: StressParams | None = update.get("stress", profile.stress)
-    if profile.shape == "stress" and stress is not None:
-        full = stress.max_steps * (stress.step_duration_s)
-        factor = seconds / full if full > 0 else 1.0
-        out["stress"] = stress.model_copy(
-            update={
-                "step_duration_s": stress.step_duration_s * factor,
-                "warmup_s": min(stress.warmup_s * factor, stress.step_duration_s * factor / 2),
-            }
-        )
-    return out
-
-
-def _positive_int(value: Any, what: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ConfigError(f"{what}: got {value!r}, expected a whole number >= 1")
-    try:
-        number = int(value)
-    except ValueError:
-        raise ConfigError(f"{what}: got {value!r}, expected a whole number >= 1") from None
-    if number < 1:
-        raise ConfigError(f"{what}: got {value!r}, expected a whole number >= 1")
-    return number
-
-
-def _positive_float(value: Any, what: str) -> float | None:
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{what}: got {value!r}, expected a number > 0") from None
-    if isinstance(value, bool) or not math.isfinite(number) or number <= 0:
-        raise ConfigError(f"{what}: got {value!r}, expected a number > 0")
-    return number
-
-
-def _describe(source: str, exc: ValidationError) -> str:
-    err = exc.errors(include_url=False)[0]
-    field = ".".join(str(p) for p in err["loc"]) or "(top level)"
-    message = _one_line(str(err["msg"])).removeprefix("Value error, ")
-    if err["type"] == "missing":
-        return f"{source}: field {field!r} is missing"
-    if err["type"] == "extra_forbidden":
-        return f"{source}: unknown field {field!r}"
-    if err["type"] == "value_error" and "gate " in message:
-        return f"{source}: field {field!r}: {message}"
-    shown = _one_line(repr(err.get("input")))
-    shown = shown if len(shown) <= 80 else shown[:77] + "..."
-    return f"{source}: field {field!r}: got {shown}, {message}"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())

@@ -9,6 +9,10 @@ How the orchestrator uses it:
         export_series(session.url, start, end, run_dir)
     finally:
         session.stop()
+
+May import: ``agentload.processes`` (the Prometheus process is ended by PID), httpx. Never
+the runner or the CLI (the runner uses this package);
+``agentload.report`` reads ``compare``'s verdicts.
 """
 
 from agentload.prometheus.errors import PrometheusError, PrometheusUnavailable

@@ -1,6 +1,6 @@
 """The end of a run: summary.json, junit.xml, report.html, the baseline comparison, the last lines.
 
-`finish(orch)` builds the summary from what the run folder holds (so an interrupted run reports what
+`finish(ctx)` builds the summary from what the run folder holds (so an interrupted run reports what
 it measured), writes it atomically, and prints which verdict, why, and where the results are.
 """
 
@@ -9,12 +9,8 @@ from __future__ import annotations
 import logging
 import platform
 import subprocess
-import sys
-import threading
-from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from agentload.errors import AgentloadError, ConfigError, ExitCode
@@ -27,17 +23,17 @@ from agentload.results.requests_file import PARTS_DIR, merge_parts
 from agentload.results.summary import build_summary, write_json_atomic
 
 if TYPE_CHECKING:
-    from agentload.run.orchestrator import Orchestrator
+    from agentload.run.context import FinishedRun
 
 log = logging.getLogger("agentload")
 
 
-def finish(orch: Orchestrator) -> ExitCode:
+def finish_run(ctx: FinishedRun) -> ExitCode:
     """Write the results and return the exit code (printing the last console lines)."""
-    out = orch.out_dir
-    late = [e for e in orch.write_errors() if e != orch.abort_reason]
+    out = ctx.out_dir
+    late = [e for e in ctx.write_errors() if e != ctx.abort_reason]
     try:
-        summary, code = _summary(orch)
+        summary, code = _summary(ctx)
         write_json_atomic(out / "summary.json", summary)
         write_junit(out / "junit.xml", summary)
     except AgentloadError as exc:
@@ -46,73 +42,73 @@ def finish(orch: Orchestrator) -> ExitCode:
         return ExitCode.USAGE
     for error in late:  # failed after the run stopped (an abort has already said its own)
         log.error("%s", error)
-    code = _report(orch, ExitCode.USAGE if late else code)
-    _last_lines(orch, summary, code)
+    code = _report(ctx, ExitCode.USAGE if late else code)
+    _last_lines(ctx, summary, code)
     return code
 
 
-def _summary(orch: Orchestrator) -> tuple[dict[str, Any], ExitCode]:
-    out = orch.out_dir
+def _summary(ctx: FinishedRun) -> tuple[dict[str, Any], ExitCode]:
+    out = ctx.out_dir
     final = read_json(out / "final.json")
-    extra: dict[str, Any] = {"meta": _meta(orch)}
-    if requests_file := _merge_requests(orch, out):
+    extra: dict[str, Any] = {"meta": _meta(ctx)}
+    if requests_file := _merge_requests(ctx, out):
         extra["requests_file"] = requests_file
-    if "sweep" in orch.sections:
-        extra["sweep"] = orch.sections["sweep"]
-    if orch.config.workers:
-        extra["workers"] = {"expected": orch.config.workers, "lost": orch.lost_workers}
-    elif orch.config.expect_workers:  # remote workers: who took part (over every Locust run)
+    if "sweep" in ctx.record.sections:
+        extra["sweep"] = ctx.record.sections["sweep"]
+    if ctx.config.workers:
+        extra["workers"] = {"expected": ctx.config.workers, "lost": ctx.record.lost_workers}
+    elif ctx.config.expect_workers:  # remote workers: who took part (over every Locust run)
         extra["workers"] = {
-            "expected": orch.config.expect_workers,
-            "connected": list(orch.remote_workers.values()),
-            "lost": orch.lost_workers,
+            "expected": ctx.config.expect_workers,
+            "connected": list(ctx.record.remote_workers.values()),
+            "lost": ctx.record.lost_workers,
         }
     # A run that made no request at all (e.g. a web UI run nobody started) fails its gates as
     # not evaluable instead of calling the profile's entries unknown.
     entries = (final or {}).get("entries") or {}
     no_load = not any(e.get("requests") for e in entries.values())
     if no_load:
-        orch.notes.append("no requests were made: the gates could not be evaluated")
-    if orch.notes:
-        extra["notes"] = list(orch.notes)
-    if orch.api_plan is not None:
-        plan = orch.api_plan
+        ctx.record.notes.append("no requests were made: the gates could not be evaluated")
+    if ctx.record.notes:
+        extra["notes"] = list(ctx.record.notes)
+    if ctx.api_plan is not None:
+        plan = ctx.api_plan
         extra["api"] = {
             "name": plan.description.name or plan.path.stem,
             "path": str(plan.path),
             "weights": {sc.name: sc.weight for sc in plan.active()},
             "datasets": plan.datasets(),
         }
-    elif orch.user_locustfile is not None:
-        extra["api"] = {"locustfile": str(orch.user_locustfile)}
-    if orch.gate_abort and not orch.abort_reason:
-        extra["abort_reason"] = f"early abort: {orch.gate_abort}"
+    elif ctx.user_locustfile is not None:
+        extra["api"] = {"locustfile": str(ctx.user_locustfile)}
+    if ctx.record.gate_abort and not ctx.abort_reason:
+        extra["abort_reason"] = f"early abort: {ctx.record.gate_abort}"
     kwargs: dict[str, Any] = {
-        "phase": orch.phase,
-        "started_at": orch.started_at,
-        "target": orch.target.url if orch.target else (orch.config.host or ""),
+        "phase": ctx.phase,
+        "started_at": ctx.started_at,
+        "target": ctx.target.url if ctx.target else (ctx.config.host or ""),
         "final": final,
         "timeline": read_timeline(out / "timeline.jsonl"),
-        "gates": orch.gates,
-        "stress": orch.sections.get("stress"),
-        "profile": orch.sections.get("profile"),
-        "server_side": orch.server_side,
+        "gates": ctx.gates,
+        "stress": ctx.record.sections.get("stress"),
+        "profile": ctx.record.sections.get("profile"),
+        "server_side": ctx.server_side,
         "extra": extra,
-        "strict_gates": False if orch.gate_abort or no_load else None,
-        "load_entry": orch.api_plan.entry_of(None) if orch.api_plan else orch.config.entry,
+        "strict_gates": False if ctx.record.gate_abort or no_load else None,
+        "load_entry": ctx.api_plan.entry_of(None) if ctx.api_plan else ctx.config.entry,
     }
-    if orch.config_error is None:
+    if ctx.config_error is None:
         try:
-            summary = build_summary(abort_reason=orch.abort_reason, **kwargs)
+            summary = build_summary(abort_reason=ctx.abort_reason, **kwargs)
             return summary, ExitCode(summary["exit_code"])
         except ConfigError as exc:
-            orch.config_error = str(exc)
-    summary = build_summary(abort_reason=orch.config_error, **kwargs)
+            ctx.config_error = str(exc)
+    summary = build_summary(abort_reason=ctx.config_error, **kwargs)
     summary["verdict"], summary["exit_code"] = "error", int(ExitCode.USAGE)
     return summary, ExitCode.USAGE
 
 
-def _merge_requests(orch: Orchestrator, out: Path) -> dict[str, Any] | None:
+def _merge_requests(ctx: FinishedRun, out: Path) -> dict[str, Any] | None:
     """Each Locust run's parts into its folder's requests.jsonl.gz (the sweep's and the profile's
     inner runs have their own folders); the run folder's own file for summary.json. A file that
     cannot be written (a full disk) is a write error of the results, said in one line."""
@@ -121,34 +117,34 @@ def _merge_requests(orch: Orchestrator, out: Path) -> dict[str, Any] | None:
             merge_parts(parts.parent)
         return merge_parts(out)
     except AgentloadError as exc:
-        orch.late_write_errors.append(str(exc))
+        ctx.late_write_errors.append(str(exc))
         log.error("%s", exc)
         return None
 
 
-def _report(orch: Orchestrator, code: ExitCode) -> ExitCode:
+def _report(ctx: FinishedRun, code: ExitCode) -> ExitCode:
     """report.html, and the comparison with `--baseline` (a regression turns a pass into exit 1)."""
     try:
         from agentload.report.build import build_report
     except ImportError:
         return code
     try:
-        build_report(orch.out_dir)
+        build_report(ctx.out_dir)
     except OSError as exc:  # disk full: no half-written report, and the results are incomplete
-        (orch.out_dir / "report.html.tmp").unlink(missing_ok=True)
-        error = f"cannot write {orch.out_dir / 'report.html'}: {exc.strerror or exc}"
-        orch.late_write_errors.append(error)
+        (ctx.out_dir / "report.html.tmp").unlink(missing_ok=True)
+        error = f"cannot write {ctx.out_dir / 'report.html'}: {exc.strerror or exc}"
+        ctx.late_write_errors.append(error)
         log.error("%s", error)
         return ExitCode.USAGE
     except Exception as exc:  # a report problem must not hide the run's verdict
         log.warning("report.html not written: %s: %s", type(exc).__name__, exc)
-    if orch.config.baseline is not None and code in (ExitCode.OK, ExitCode.GATE_FAILED):
+    if ctx.config.baseline is not None and code in (ExitCode.OK, ExitCode.GATE_FAILED):
         try:
             from agentload.report.commands import compare_after_run
 
-            if compare_after_run(orch.config.baseline, orch.out_dir) != 0:
-                log.error("regression against baseline %s", orch.config.baseline)
-                orch.regression = True
+            if compare_after_run(ctx.config.baseline, ctx.out_dir) != 0:
+                log.error("regression against baseline %s", ctx.config.baseline)
+                ctx.regression = True
                 return ExitCode.GATE_FAILED
         except AgentloadError as exc:
             log.error("baseline comparison: %s", exc)
@@ -156,26 +152,26 @@ def _report(orch: Orchestrator, code: ExitCode) -> ExitCode:
     return code
 
 
-def _last_lines(orch: Orchestrator, summary: dict[str, Any], code: ExitCode) -> None:
-    phase, verdict = orch.phase, str(summary.get("verdict")).upper()
+def _last_lines(ctx: FinishedRun, summary: dict[str, Any], code: ExitCode) -> None:
+    phase, verdict = ctx.phase, str(summary.get("verdict")).upper()
     gates = summary.get("gates") or []
     failed = [g for g in gates if not g.get("passed")]
     if summary.get("verdict") == "aborted":
         why = f"run aborted: {summary.get('abort_reason')}"
-    elif code is ExitCode.USAGE and orch.write_errors():
-        why = f"results incomplete: {orch.write_errors()[0]}"
+    elif code is ExitCode.USAGE and ctx.write_errors():
+        why = f"results incomplete: {ctx.write_errors()[0]}"
     elif code is ExitCode.USAGE:
         why = f"configuration error: {summary.get('abort_reason')}"
     elif failed and not (summary.get("totals") or {}).get("requests"):
         why = f"no requests were made, so none of the {len(gates)} gates could be evaluated"
     elif failed:
         why = "; ".join(f"gate {g['expr']!r} failed: {g.get('reason', '')}" for g in failed)
-        if orch.gate_abort:
-            why = f"stopped early ({orch.gate_abort}); {why}"
-        if orch.regression:
-            why += f"; regression against baseline {orch.config.baseline}"
-    elif orch.regression:
-        why = f"regression against baseline {orch.config.baseline}"
+        if ctx.record.gate_abort:
+            why = f"stopped early ({ctx.record.gate_abort}); {why}"
+        if ctx.regression:
+            why += f"; regression against baseline {ctx.config.baseline}"
+    elif ctx.regression:
+        why = f"regression against baseline {ctx.config.baseline}"
     else:
         why = f"all {len(gates)} gates passed"
     totals = summary.get("totals") or {}
@@ -192,7 +188,7 @@ def _last_lines(orch: Orchestrator, summary: dict[str, Any], code: ExitCode) -> 
     for line in measurement_notes(summary):
         log.info("%s: %s", phase, line)
     log.info("%s %s (exit %d): %s", phase, verdict, int(code), why)
-    log.info("results: %s (summary.json, junit.xml, report.html, runner.log)", _shown(orch.out_dir))
+    log.info("results: %s (summary.json, junit.xml, report.html, runner.log)", _shown(ctx.out_dir))
 
 
 _HELD = {
@@ -238,59 +234,6 @@ def _findings(summary: dict[str, Any]) -> list[str]:
     return lines
 
 
-class RunLogHandler(logging.FileHandler):
-    """runner.log. When a write fails (disk full) it stops writing and keeps the one line in
-    `error` (the run then stops on it), instead of logging's traceback on every later line."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, encoding="utf-8")
-        self.error: str | None = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if self.error is None:
-            super().emit(record)
-
-    def handleError(self, record: logging.LogRecord) -> None:
-        exc = sys.exc_info()[1]
-        if not isinstance(exc, OSError):
-            super().handleError(record)
-        elif self.error is None:
-            self.error = f"cannot write {self.baseFilename}: {exc.strerror or exc}"
-
-    def close(self) -> None:
-        try:
-            super().close()
-        except OSError:  # the last flush on a full disk; the error is already known
-            self.stream = None
-
-
-class ThreadWriteGuard:
-    """While a run lasts: an OSError ending one of the runner's writer threads (thread name →
-    its file) is kept as one line in `error` instead of a traceback; other errors pass on."""
-
-    def __init__(self, files: Mapping[str, Path]) -> None:
-        self.files = dict(files)
-        self.error: str | None = None
-        self._previous = threading.excepthook
-
-    def _hook(self, args: threading.ExceptHookArgs) -> None:
-        path = self.files.get(args.thread.name) if args.thread is not None else None
-        if path is None or not isinstance(args.exc_value, OSError):
-            self._previous(args)
-        elif self.error is None:
-            self.error = f"cannot write {path}: {args.exc_value.strerror or args.exc_value}"
-
-    def __enter__(self) -> ThreadWriteGuard:
-        self._previous = threading.excepthook
-        threading.excepthook = self._hook
-        return self
-
-    def __exit__(
-        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
-    ) -> None:
-        threading.excepthook = self._previous
-
-
 def _shown(path: Path) -> str:
     """The path relative to the working folder when it is inside it."""
     try:
@@ -303,7 +246,7 @@ def _pct(value: Any) -> str:
     return f"{100 * value:.2f}%" if isinstance(value, int | float) else "n/a"
 
 
-def _meta(orch: Orchestrator) -> dict[str, Any]:
+def _meta(ctx: FinishedRun) -> dict[str, Any]:
     """Options as given, versions, git commit and host name (the report's "Run metadata")."""
     versions = {"python": platform.python_version()}
     for dist in ("agentload", "locust"):
@@ -312,11 +255,11 @@ def _meta(orch: Orchestrator) -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             versions[dist] = None  # type: ignore[assignment]
     return {
-        "options": dict(orch.config.options),
+        "options": dict(ctx.config.options),
         "versions": versions,
         "git_commit": _git_commit(),
         "host": platform.node(),
-        "pids": orch.pids,
+        "pids": ctx.pids,
     }
 
 

@@ -1,34 +1,28 @@
-"""Locust as subprocesses: one local runner, a master and N workers on this machine, or a master
-for remote workers (`agentload run --expect-workers N`) and those workers (`agentload worker`).
+"""The Locust runs of a phase as data: what to run, and the command lines that run it.
 
-`build_commands(plan)` is pure (the command lines and environment); `LocustProcesses` starts them
-with their output appended to `runner.log`, watches the workers, and stops everything by PID.
-Locust is stopped with SIGINT so it writes its HTML report and fires `quitting` (final.json).
+One local runner, a master and N workers on this machine, or a master for remote workers
+(`agentload run --expect-workers N`, whose workers are :mod:`agentload.run.remote_worker`).
+`build_commands(plan)` is pure (the command lines and environment); `check_locustfile` imports
+a user's locustfile in a Locust subprocess before any load. The processes themselves are
+:class:`agentload.run.locust_processes.LocustProcesses`.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentload.errors import ConfigError, ExitCode
-from agentload.processes import die_with_parent, end_process, free_port, kill_pid
-from agentload.run.config import WorkerConfig
+from agentload.errors import ConfigError
+from agentload.processes import free_port
 from agentload.stock.lookup import stock_dir
 
 LOCUSTFILE = stock_dir("locustfiles") / "agents.py"
 PLUGIN_LOCUSTFILE = stock_dir("locustfiles") / "plugin.py"
 SHAPES_DIR = Path(__file__).resolve().parents[1] / "locust" / "shapes"
-QUIT_GRACE_S = 3.0
 WORKERS_FILE = "workers.json"  # remote workers: joined, refused, lost (written by the master)
 STOP_TIMEOUT_S = 5.0
 
@@ -164,185 +158,3 @@ def build_commands(plan: LocustPlan) -> Commands:
     if plan.api is not None:
         env["AGENTLOAD_API"] = str(plan.api)  # the shipped locustfile makes its classes at import
     return Commands(main=main, workers=workers, env=env)
-
-
-class LocustProcesses:
-    """The running Locust processes of one run, all in their own process group."""
-
-    def __init__(self, commands: Commands, log_path: Path) -> None:
-        self.commands = commands
-        self.log_path = log_path
-        self.main: subprocess.Popen[bytes] | None = None
-        self.workers: list[subprocess.Popen[bytes]] = []
-        self.lost_workers: list[dict[str, int | None]] = []
-        self._exited_at: dict[int, float] = {}
-        self._stopping = False
-
-    @property
-    def pids(self) -> list[int]:
-        procs = ([self.main] if self.main else []) + self.workers
-        return [p.pid for p in procs]
-
-    def start(self) -> None:
-        env = {**os.environ, **self.commands.env}
-        with self.log_path.open("ab") as log:
-            self.main = self._spawn(self.commands.main, env, log)
-            self.workers = [self._spawn(cmd, env, log) for cmd in self.commands.workers]
-
-    @staticmethod
-    def _spawn(cmd: list[str], env: dict[str, str], log: Any) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            cmd,
-            env=env,  # cwd: the user's folder, as given (paths in the command are absolute)
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=die_with_parent,
-        )
-
-    def exit_code(self) -> int | None:
-        """The main process' exit code, or None while it runs."""
-        return None if self.main is None else self.main.poll()
-
-    def newly_lost_workers(self) -> list[dict[str, int | None]]:
-        """Workers that died while the master runs on (each reported once). A worker that exits
-        cleanly counts only if the master still runs `QUIT_GRACE_S` later (at the end of a test
-        the master tells the workers to quit just before it exits itself)."""
-        if self._stopping or self.exit_code() is not None:
-            return []
-        now = time.monotonic()
-        known = {w["pid"] for w in self.lost_workers}
-        lost: list[dict[str, int | None]] = []
-        for worker in self.workers:
-            code = worker.poll()
-            if code is None or worker.pid in known:
-                continue
-            seen = self._exited_at.setdefault(worker.pid, now)
-            if code != 0 or now - seen >= QUIT_GRACE_S:
-                lost.append({"pid": worker.pid, "exit_code": code})
-        self.lost_workers += lost
-        return lost
-
-    def stop(self, grace: float = 15.0) -> None:
-        """SIGINT the main process (it writes its reports), then end every process by PID."""
-        self._stopping = True
-        if self.main is not None:
-            end_process(self.main, signal.SIGINT, grace)
-        for worker in self.workers:
-            try:
-                worker.wait(timeout=3 if worker.poll() is None else 0.1)
-            except subprocess.TimeoutExpired:
-                kill_pid(worker.pid)
-                worker.wait(timeout=5)
-
-
-# -- agentload worker -------------------------------------------------------------------------
-NEXT_RUN_WAIT_S = 60.0  # how long a worker waits for the phase's next Locust run
-# What `agentload worker` tells its Locust worker (read by agentload.locust.remote):
-WORKER_STATE_ENV = "AGENTLOAD_WORKER_STATE"  # the file where it says joined/refused/closing
-WORKER_ID_ENV = "AGENTLOAD_WORKER_ID"  # <host>-<pid of agentload worker>: one id for all runs
-WORKER_PID_ENV = "AGENTLOAD_WORKER_PID"
-
-
-def worker_command(config: WorkerConfig) -> list[str]:
-    """The Locust worker command line of `agentload worker` (pure)."""
-    if config.locustfile is not None:
-        files = f"{config.locustfile.resolve()},{PLUGIN_LOCUSTFILE}"
-    else:
-        files = str(LOCUSTFILE)
-    cmd = [sys.executable, "-m", "locust", "-f", files, "--worker", "--loglevel", "INFO"]
-    cmd += ["--master-host", config.master_host, "--master-port", str(config.master_port)]
-    if config.api is not None:
-        cmd += ["--api", config.api]
-    if config.scenario_config is not None:
-        cmd += ["--scenario-config", str(config.scenario_config)]
-    if config.model:
-        cmd += ["--model", config.model]
-    return cmd + list(config.locust_args) + list(config.user_classes)
-
-
-def run_worker(config: WorkerConfig) -> int:
-    """`agentload worker`: one Locust worker per Locust run of the master's phase (a Locust
-    worker ends with its master), until a master says its run was the phase's last. Exit 0 then
-    (or when no next run comes within `NEXT_RUN_WAIT_S`), 2 when the plan check refused this
-    worker, 3 when no master answered within `config.connect_timeout`."""
-    if config.locustfile is not None and not config.locustfile.is_file():
-        raise ConfigError(f"--locustfile {config.locustfile}: not found")
-    stopping: list[int] = []
-    previous = {
-        sig: signal.signal(sig, lambda signum, _f: stopping.append(signum))
-        for sig in (signal.SIGINT, signal.SIGTERM)
-    }
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", WORKER_PID_ENV: str(os.getpid())}
-    env[WORKER_ID_ENV] = f"{socket.gethostname()}-{os.getpid()}"
-    if config.api is not None:
-        env["AGENTLOAD_API"] = config.api
-    master = f"{config.master_host}:{config.master_port}"
-    wait, runs = config.connect_timeout, 0
-    try:
-        with tempfile.TemporaryDirectory(prefix="agentload-worker-") as tmp:
-            state_path = Path(tmp) / "state.json"
-            env[WORKER_STATE_ENV] = str(state_path)
-            while True:
-                state_path.unlink(missing_ok=True)
-                code, state = _serve_once(worker_command(config), env, state_path, wait, stopping)
-                status = state.get("status")
-                if stopping:
-                    _say(f"stopped by {signal.Signals(stopping[0]).name}")
-                    return 130
-                if status == "refused":
-                    _say(f"refused by the master {master}: {state.get('reason')}")
-                    return int(ExitCode.USAGE)
-                if status == "joined":
-                    runs += 1
-                    if state.get("last"):
-                        _say(f"the master's last run ended ({runs} run(s) served)")
-                        return 0
-                    wait = NEXT_RUN_WAIT_S
-                    continue
-                if status == "closing":  # reached a master that was ending: try the next one
-                    time.sleep(1.0)
-                    continue
-                if code is None:  # no master answered in time
-                    if runs:
-                        _say(f"no further run within {wait:g}s after {runs} run(s): done")
-                        return 0
-                    _say(f"no master answered at {master} within {wait:g}s")
-                    return int(ExitCode.ABORTED)
-                _say(f"the Locust worker ended with exit code {code} before joining {master}")
-                return int(ExitCode.ABORTED) if code == 0 else code
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _serve_once(
-    cmd: list[str], env: dict[str, str], state_path: Path, wait: float, stopping: list[int]
-) -> tuple[int | None, dict[str, Any]]:
-    """One Locust worker to its end: (exit code, its state file). Ended by PID, with code
-    None, when it has not joined a master within `wait` seconds."""
-    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
-    started = time.monotonic()
-    try:
-        while proc.poll() is None:
-            if stopping:
-                end_process(proc, signal.SIGINT, 10.0)
-                break
-            joined = state_path.exists()
-            if not joined and time.monotonic() - started > wait:
-                end_process(proc, signal.SIGTERM, 5.0)
-                return None, {}
-            time.sleep(0.2)
-    finally:
-        end_process(proc, signal.SIGTERM, 5.0)
-    try:
-        state = json.loads(state_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        state = {}
-    return proc.returncode, state
-
-
-def _say(line: str) -> None:
-    sys.stderr.write(f"agentload worker: {line}\n")
-    sys.stderr.flush()

@@ -1,10 +1,12 @@
 """One phase run: start the target, drive Locust, watch for trouble, stop everything, summarize.
 
-`execute(config)` is the whole run; `Orchestrator` does it in explicit steps: `prepare()` (profile,
-gates, `--host` check, results folder), `start()` (target, resource sampler, Prometheus), `run()`
-(the phase's Locust runs; see `agentload.run.phases`), `stop()` (every child by PID, idempotent) and
-`finish()` (summary.json, junit.xml, report; the last console lines). SIGINT/SIGTERM only set a flag
-that the waits check, so a stop always goes through `stop()` and keeps the partial results.
+`agentload.run.execute.execute(config)` is the whole run; `Orchestrator` does it in explicit
+steps: `prepare()` (profile, gates, `--host` check, results folder), `start()` (target, resource
+sampler, Prometheus: `agentload.run.server_view`), `run()` (the phase's Locust runs; see
+`agentload.run.phases`, which receive the orchestrator as a `PhaseContext`), `stop()` (every
+child by PID, idempotent) and `finish()` (summary.json, junit.xml, report; the last console
+lines: `agentload.run.finish`). SIGINT/SIGTERM only set a flag that the waits check, so a stop
+always goes through `stop()` and keeps the partial results.
 """
 
 from __future__ import annotations
@@ -12,30 +14,25 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from agentload.apis.load import DEFAULT_API, load_description
-from agentload.errors import AgentloadError, ConfigError, ExitCode, RunAborted
+from agentload.errors import ConfigError, ExitCode, RunAborted
 from agentload.gates import Gate, parse_gates
-from agentload.metrics.stats import read_json
-from agentload.processes import free_port
-from agentload.profiles.model import (
-    Profile,
-    apply_overrides,
-    check_worker_steps,
-    load_profile,
-    scenario_config_path,
-)
-from agentload.results.summary import measurement_window
+from agentload.profiles.load import load_profile, scenario_config_path
+from agentload.profiles.model import Profile, check_worker_steps
+from agentload.profiles.overrides import apply_overrides
 from agentload.run.config import RunConfig, make_out_dir
-from agentload.run.finish import RunLogHandler, ThreadWriteGuard
+from agentload.run.context import PhaseRecord, Stoppable
+from agentload.run.finish import finish_run
 from agentload.run.locust_plan import check_locustfile
+from agentload.run.phases import run_phase
 from agentload.run.resources import ResourceSampler
+from agentload.run.run_log import RunLogHandler, ThreadWriteGuard
+from agentload.run.server_view import ServerView
 from agentload.run.target import EmbeddedTarget, RemoteTarget, check_host
 from agentload.scenarios.config import load_scenario_config
 from agentload.scenarios.plan import ApiPlan, resolve
@@ -58,22 +55,14 @@ class Orchestrator:
         self.out_dir = Path()
         self.target: EmbeddedTarget | RemoteTarget | None = None
         self.sampler: ResourceSampler | None = None
-        self.prometheus: Any = None
-        self.client_metrics_port: int | None = None
-        self.server_side: dict[str, Any] | None = None
-        self.lost_workers: list[dict[str, Any]] = []
-        self.remote_workers: dict[str, dict[str, Any]] = {}  # --expect-workers: id -> who
-        self.load_window: list[float] = []  # when each Locust run started (time.time())
-        self.load_end: float | None = None  # when the last one ended
+        self.server_view = ServerView()  # Prometheus: started with the target, queried at the end
         self.pids: dict[str, list[int]] = {"runner": [os.getpid()]}
-        self.children: list[Any] = []
+        self.children: list[Stoppable] = []
         self.signal_name: str | None = None
         self.abort_reason: str | None = None
-        self.gate_abort: str | None = None
         self.config_error: str | None = None
         self.regression = False
-        self.sections: dict[str, Any] = {}
-        self.notes: list[str] = []
+        self.record = PhaseRecord()  # what the phases find
         self._stopped = False
         self._log_file: RunLogHandler | None = None
         self.thread_guard = ThreadWriteGuard({})
@@ -147,10 +136,26 @@ class Orchestrator:
             stress = profile.stress.model_copy(update={"entry": entry})
             self.profile = profile.model_copy(update={"stress": stress})
 
+    def close_log(self) -> None:
+        """Stop writing runner.log (the run is over)."""
+        if self._log_file is not None:
+            log.removeHandler(self._log_file)
+            self._log_file.close()
+
     def write_errors(self) -> list[str]:
         """The runner's own writes that failed (disk full), one line each, first first."""
         found = [self._log_file.error if self._log_file else None, self.thread_guard.error]
         return [e for e in found if e] + self.late_write_errors
+
+    def adopt(self, child: Stoppable, name: str, pids: list[int]) -> None:
+        """A child that `stop()` ends (Locust processes, py-spy), and its PIDs."""
+        self.children.append(child)
+        self.track(name, pids)
+
+    def take_signal(self) -> str | None:
+        """The signal that arrived, forgotten once taken (a web UI run ends on it)."""
+        name, self.signal_name = self.signal_name, None
+        return name
 
     def track(self, name: str, pids: list[int]) -> None:
         """Remember child PIDs (summary meta, runner.log) so a drill can check they are gone."""
@@ -158,7 +163,7 @@ class Orchestrator:
         log.debug("pids %s: %s", name, " ".join(map(str, pids)))
 
     # -- signals ---------------------------------------------------------------------------
-    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+    def on_signal(self, signum: int, _frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         if self.signal_name is None:
             self.signal_name = name
@@ -200,7 +205,7 @@ class Orchestrator:
                 self.out_dir / "resources.jsonl", self._target_pids, self.target.engine_url
             )
             self.sampler.start()
-        self._start_prometheus()
+        self.server_view.start(cfg, self.out_dir, self.target, self.track, self.record.notes)
 
     def _signalled(self) -> str | None:
         return f"interrupted by {self.signal_name}" if self.signal_name else None
@@ -208,77 +213,21 @@ class Orchestrator:
     def _target_pids(self) -> dict[str, int]:
         return dict(self.target.pids) if self.target is not None else {}
 
-    def _start_prometheus(self) -> None:
-        """A Prometheus for the run (or `--prometheus URL`); without one, say what is missing."""
-        from agentload import prometheus as prom
+    @property
+    def client_metrics_port(self) -> int | None:
+        return self.server_view.client_metrics_port
 
-        cfg = self.config
-        if cfg.no_prometheus:
-            self.server_side = prom.missing_server_side("--no-prometheus given")
-            return
-        assert self.target is not None
-        self.client_metrics_port = free_port()
-        targets = prom.ScrapeTargets(
-            self.target.url, self.target.engine_url, f"http://127.0.0.1:{self.client_metrics_port}"
-        )
-        try:
-            if cfg.prometheus:
-                self.prometheus = prom.PrometheusSession.external(cfg.prometheus)
-            else:
-                self.prometheus = prom.start_prometheus(self.out_dir, targets)
-            log.info("prometheus at %s", self.prometheus.url)
-            if self.prometheus.pid is not None:
-                self.track("prometheus", [self.prometheus.pid])
-        except prom.PrometheusError as exc:
-            self.server_side = prom.missing_server_side(str(exc))
-            self.notes.append(f"server-side view missing: {exc}")
-            log.warning("server-side view missing: %s", exc)
+    @property
+    def server_side(self) -> dict[str, Any] | None:
+        return self.server_view.section
 
-    def _finish_prometheus(self) -> None:
-        """Query the server-side view over the load window, then stop the run's Prometheus."""
-        from agentload import prometheus as prom
-
-        session = self.prometheus
-        process = getattr(session, "process", None)
-        try:
-            if self.signal_name is not None:
-                reason = f"run interrupted by {self.signal_name}"
-                self.server_side = prom.missing_server_side(reason)
-                return
-            if process is not None and process.poll() is not None:
-                code = process.returncode
-                reason = f"prometheus (pid {process.pid}) died mid-run, exit code {code}"
-            elif not self.load_window:
-                reason = "no load ran"
-            else:
-                try:
-                    final = read_json(self.out_dir / "final.json") or {}
-                    start, end = self._server_window(final)
-                    entries = final.get("entries")
-                    self.server_side = prom.server_side(session.url, start, end, entries)
-                    prom.export_series(session.url, start, end, self.out_dir)
-                    return
-                except Exception as exc:  # Prometheus unreachable or a query failing: report
-                    reason = f"Prometheus query failed: {exc}"
-            self.server_side = prom.missing_server_side(reason)
-            self.notes.append(f"server-side view missing: {reason}")
-            log.warning("server-side view missing: %s", reason)
-        finally:
-            session.stop()
-
-    def _server_window(self, final: dict[str, Any]) -> tuple[float, float]:
-        """The client's measurement window (first request to last response of the results
-        folder's run: in the profile phase, the hold); else the last Locust run's lifetime."""
-        window = measurement_window(final)
-        if window is not None:
-            return window["start"], window["end"]
-        return self.load_window[-1], self.load_end or time.time()
+    def _finish_server_view(self) -> None:
+        interrupted = f"run interrupted by {self.signal_name}" if self.signal_name else None
+        self.server_view.finish(self.out_dir, self.record, interrupted)
 
     # -- run / stop ------------------------------------------------------------------------
     def run(self) -> None:
-        from agentload.run import phases
-
-        phases.run_phase(self)
+        run_phase(self)
 
     def stop(self) -> None:
         """End every child by PID (Locust, py-spy, Prometheus, sampler, target). Idempotent."""
@@ -289,17 +238,15 @@ class Orchestrator:
             _quietly(child.stop)
         if self.sampler is not None:
             _quietly(self.sampler.stop)
-        if self.prometheus is not None:
-            _quietly(self._finish_prometheus)
+        if self.server_view.session is not None:
+            _quietly(self._finish_server_view)
         if isinstance(self.target, EmbeddedTarget):
             _quietly(self.target.stop)
             log.info("target stopped")
 
     # -- finish ----------------------------------------------------------------------------
     def finish(self) -> ExitCode:
-        from agentload.run import finish as results
-
-        return results.finish(self)
+        return finish_run(self)
 
 
 def _profile_overrides(profile: Profile, cfg: RunConfig) -> Profile:
@@ -325,65 +272,3 @@ def _quietly(func: Any) -> None:
         func()
     except Exception as exc:  # cleanup must go on for the other children
         log.warning("cleanup: %s: %s", type(exc).__name__, exc)
-
-
-def execute(config: RunConfig) -> ExitCode:
-    """Run one phase end to end; returns the exit code (the last console lines say why)."""
-    _console_logging()
-    orch = Orchestrator(config)
-    try:
-        orch.prepare()
-    except AgentloadError as exc:
-        log.error("error: %s", exc)
-        return exc.exit_code
-    previous = {sig: signal.signal(sig, orch._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    orch.thread_guard.__enter__()
-    try:
-        orch.start()
-        orch.run()
-        orch.check()
-    except RunAborted as exc:
-        orch.abort_reason = exc.reason
-        log.error("aborted: %s", exc.reason)
-    except ConfigError as exc:
-        orch.config_error = str(exc)
-        log.error("error: %s", exc)
-    except Exception as exc:  # a bug: still stop everything and keep the results
-        log.debug("internal error", exc_info=True)
-        orch.abort_reason = f"internal error {type(exc).__name__}: {exc} (traceback in runner.log)"
-        log.error("aborted: %s", orch.abort_reason)
-    finally:
-        orch.stop()
-    try:
-        return orch.finish()
-    finally:
-        orch.thread_guard.__exit__(None, None, None)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        if orch._log_file is not None:
-            log.removeHandler(orch._log_file)
-            orch._log_file.close()
-
-
-class _ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """INFO and up to whatever `sys.stderr` is at the time (so captured streams work)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setLevel(logging.INFO)
-        self.setFormatter(logging.Formatter("agentload: %(message)s"))
-
-    @property
-    def stream(self) -> Any:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _value: Any) -> None:
-        return None
-
-
-def _console_logging() -> None:
-    if not any(isinstance(h, _ConsoleHandler) for h in log.handlers):
-        log.addHandler(_ConsoleHandler())
-    log.setLevel(logging.DEBUG)
-    log.propagate = False

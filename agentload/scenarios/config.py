@@ -19,7 +19,8 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, ValidationError
 
-from agentload.apis.model import Overlay, _Model
+from agentload.apis.base import StrictModel as _Model
+from agentload.apis.model import Overlay
 from agentload.errors import ConfigError
 from agentload.validation import describe
 

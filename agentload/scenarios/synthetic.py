@@ -32,7 +32,7 @@ from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
-from agentload.apis.model import Length, Synthetic
+from agentload.apis.lengths import Length, Synthetic
 from agentload.scenarios.datasets import DatasetError
 from agentload.stock.lookup import PACKAGE_DATA, is_explicit_path
 

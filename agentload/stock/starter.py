@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from agentload.errors import ConfigError
-from agentload.stock.lookup import stock_dir, stock_names
+from agentload.stock.lookup import PACKAGE_DATA, stock_dir, stock_names
 
 DEFAULT_API = "agent-v1"
 API_FILE = PurePosixPath("apis/my-api.toml")
@@ -71,7 +71,9 @@ class StarterFile:
 
 
 def _stock(kind: str, name: str) -> str:
-    return (stock_dir(kind) / name).read_text(encoding="utf-8")
+    """A shipped file's text; ``starter`` is the package's own folder of starter-only files."""
+    folder = PACKAGE_DATA / kind if kind == "starter" else stock_dir(kind)
+    return (folder / name).read_text(encoding="utf-8")
 
 
 def _replace_line(text: str, key: str, line: str, *, source: str) -> str:

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
+from agentload.apis.lengths import Synthetic
 from agentload.apis.load import DescriptionError, load_description
-from agentload.apis.model import Synthetic
-from agentload.scenarios.plan import PlanError, resolve
 from agentload.apis.templates import fill
-from agentload.stock.lookup import PACKAGE_DATA
+from agentload.scenarios.plan import PlanError, resolve
 from agentload.scenarios.synthetic import SyntheticDataset, load_synthetic
+from agentload.stock.lookup import PACKAGE_DATA
 from tests.runner.agentload_run import run_agentload
 from tests.support import free_port
 

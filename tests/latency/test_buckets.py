@@ -11,16 +11,9 @@ from typing import Any
 
 import pytest
 
-from agentload.metrics import latency
 from agentload.errors import ConfigError
+from agentload.metrics import latency
 from agentload.metrics.latency import EntryLatency, Recording
-from agentload.profiles.model import (
-    MIN_REPORT_INTERVALS,
-    WORKER_REPORT_INTERVAL_S,
-    Profile,
-    StressParams,
-    check_worker_steps,
-)
 from agentload.metrics.second_buckets import (
     LAYOUT,
     PerSecond,
@@ -29,6 +22,13 @@ from agentload.metrics.second_buckets import (
     encode,
     merge_seconds,
     whole_seconds,
+)
+from agentload.profiles.model import (
+    MIN_REPORT_INTERVALS,
+    WORKER_REPORT_INTERVAL_S,
+    Profile,
+    StressParams,
+    check_worker_steps,
 )
 
 T0 = 1_700_000_000  # a wall-clock second

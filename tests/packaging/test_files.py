@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from agentload.errors import ConfigError
+from agentload.profiles.load import load_profile, scenario_config_path
+from agentload.profiles.model import PHASES
 from agentload.stock.lookup import KINDS, find, is_explicit_path, stock_dir, stock_names
-from agentload.profiles.model import PHASES, load_profile, scenario_config_path
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ import pytest
 
 from agentload.apis.load import load_description
 from agentload.errors import ConfigError
+from agentload.profiles.load import load_profile, scenario_config_path
+from agentload.scenarios.config import load_scenario_config
 from agentload.stock.lookup import PACKAGE_DATA
 from agentload.stock.starter import (
     API_FILE,
@@ -20,8 +22,6 @@ from agentload.stock.starter import (
     SCENARIOS_FILE,
     write_starter,
 )
-from agentload.profiles.model import load_profile, scenario_config_path
-from agentload.scenarios.config import load_scenario_config
 from tests.runner.agentload_run import run_agentload
 
 STARTER = [API_FILE, SCENARIOS_FILE, PROFILE_FILE, LOCUSTFILE]

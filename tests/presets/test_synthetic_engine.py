@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from agentload.apis.load import load_description
-from agentload.scenarios.plan import RunScenario, resolve
 from agentload.apis.templates import fill
+from agentload.scenarios.plan import RunScenario, resolve
 from tests.presets.test_presets import _engine_tokens, _serve, _summary
 from tests.runner.agentload_run import run_agentload
 from tests.support import free_port, stop_process

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from agentload.metrics.latency import META, EntryLatency
-from agentload.report.rundata import RunData
 from agentload.metrics.stats import entry_stats
+from agentload.report.rundata import RunData
 
 ENTRY = "POST /v1/agents/run"
 USERS = 4

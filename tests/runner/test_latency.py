@@ -1,5 +1,5 @@
-"""Exact latency histograms (agentload.metrics.latency): precision, encoding, exact merging, the split
-of successes and failures. Pure: no Locust, no server."""
+"""Exact latency histograms (agentload.metrics.latency): precision, encoding, exact merging, the
+split of successes and failures. Pure: no Locust, no server."""
 
 from __future__ import annotations
 

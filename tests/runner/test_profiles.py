@@ -10,13 +10,8 @@ from hypothesis import strategies as st
 
 from agentload.errors import ConfigError
 from agentload.gates import parse_gates
-from agentload.profiles.model import (
-    PHASES,
-    PROFILES_DIR,
-    load_profile,
-    profile_from_dict,
-    scenario_config_path,
-)
+from agentload.profiles.load import load_profile, profile_from_dict, scenario_config_path
+from agentload.profiles.model import PHASES, PROFILES_DIR
 from agentload.scenarios.config import load_scenario_config
 from tests.support import ROOT
 

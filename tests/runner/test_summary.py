@@ -10,8 +10,8 @@ import pytest
 
 from agentload.errors import AgentloadError, ConfigError, ExitCode
 from agentload.gates import parse_gates
-from agentload.results.junit import write_junit
 from agentload.metrics.latency import FAILED_KEYS, META, EntryLatency
+from agentload.results.junit import write_junit
 from agentload.results.summary import build_summary, verdict_for, write_json_atomic
 
 CONTRACT = {

@@ -18,7 +18,7 @@ from tests.support import ROOT, RunningService, run_target_service, stop_process
 # (agentload.locust.plugin is not imported: Locust's monkey-patching must stay out of pytest).
 API_ENV = "AGENTLOAD_API"
 LOCUST = str(ROOT / ".venv" / "bin" / "locust")
-LOCUSTFILE = str(ROOT / "agentload" / "data" / "locustfiles" / "agents.py")
+LOCUSTFILE = str(ROOT / "locustfiles" / "agents.py")
 # A quick engine that writes invalid code half the time, no cache: outcomes of both kinds.
 SERVICE_ENV = {
     "ENGINE_TTFT_MS": "30",

@@ -14,11 +14,11 @@ from types import ModuleType
 import pytest
 
 from agentload.apis.load import DescriptionError, load_description
-from agentload.scenarios.plan import ApiPlan, PlanError, resolve
 from agentload.errors import ConfigError
 from agentload.scenarios.arrivals import ArrivalSchedule, pool_size, resolve_plan
 from agentload.scenarios.config import OpenModel, ScenarioConfigError, load_scenario_config
 from agentload.scenarios.datasets import DatasetError, load_dataset
+from agentload.scenarios.plan import ApiPlan, PlanError, resolve
 from tests.support import ROOT
 
 DATA = ROOT / "agentload" / "data"

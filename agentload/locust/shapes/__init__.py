@@ -2,4 +2,6 @@
 (`-f locustfiles/agents.py,agentload/locust/shapes/X.py`).
 
 Each reads its table from the environment variable ``AGENTLOAD_SHAPE`` (JSON) set by the runner.
+
+May import: what ``agentload.locust`` may (they run inside Locust).
 """

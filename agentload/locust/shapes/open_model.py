@@ -24,7 +24,7 @@ from locust import LoadTestShape
 import math
 
 from agentload.locust import open_model
-from agentload.locust.plugin import settings
+from agentload.locust.settings import settings
 
 GROWTH = 1.5
 

@@ -9,6 +9,11 @@ when it found none), then a hold at that load while py-spy records the target;
 open-model rates between. `runs.drive()` is the wait: it stops on a signal, a dead target, a lost
 worker (by policy), a hopeless gate (early abort) or the time bound, and always hands the Locust
 processes to the orchestrator so `stop()` ends them by PID.
+
+Each phase receives a :class:`agentload.run.context.PhaseContext`, never the orchestrator.
+
+May import: what ``agentload.run`` may, and ``agentload.run``'s modules except the orchestrator
+and ``execute``.
 """
 
 from __future__ import annotations
@@ -21,17 +26,17 @@ from agentload.run.phases.stress import run_stress
 from agentload.run.phases.sweep import run_sweep
 
 if TYPE_CHECKING:
-    from agentload.run.orchestrator import Orchestrator
+    from agentload.run.context import PhaseContext
 
 
-def run_phase(orch: Orchestrator) -> None:
+def run_phase(ctx: PhaseContext) -> None:
     """Run the phase the profile describes."""
-    profile = orch.profile
+    profile = ctx.profile
     if profile.profile is not None:
-        run_profile(orch)
+        run_profile(ctx)
     elif profile.shape == "stress":
-        orch.sections["stress"] = run_stress(orch, orch.out_dir, last_run=True)
+        ctx.record.sections["stress"] = run_stress(ctx, ctx.out_dir, last_run=True)
     elif profile.shape == "sweep":
-        run_sweep(orch)
+        run_sweep(ctx)
     else:
-        run_load(orch)
+        run_load(ctx)

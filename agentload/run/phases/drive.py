@@ -20,18 +20,14 @@ from agentload.errors import ConfigError, RunAborted
 from agentload.gates import evaluate, parse_gates, should_abort
 from agentload.metrics.slo import to_option
 from agentload.metrics.stats import read_json, read_timeline
-from agentload.profiles.model import scenario_config_path
+from agentload.profiles.load import scenario_config_path
 from agentload.results.summary import build_summary
 from agentload.run.config import WorkerLossPolicy
-from agentload.run.locust_plan import (
-    WORKERS_FILE,
-    LocustPlan,
-    LocustProcesses,
-    build_commands,
-)
+from agentload.run.locust_plan import WORKERS_FILE, LocustPlan, build_commands
+from agentload.run.locust_processes import LocustProcesses
 
 if TYPE_CHECKING:
-    from agentload.run.orchestrator import Orchestrator
+    from agentload.run.context import PhaseContext
 
 log = logging.getLogger("agentload")
 
@@ -39,24 +35,24 @@ log = logging.getLogger("agentload")
 _MARGIN_S = 30.0
 
 
-def processes(orch: Orchestrator) -> int:
+def processes(ctx: PhaseContext) -> int:
     """How many Locust processes run users (the open model divides its arrivals among them)."""
-    return max(1, orch.config.workers or orch.config.expect_workers)
+    return max(1, ctx.config.workers or ctx.config.expect_workers)
 
 
-def plan_for(orch: Orchestrator, out_dir: Path, **kwargs: Any) -> LocustPlan:
-    cfg, profile = orch.config, orch.profile
-    api = orch.api_plan
+def plan_for(ctx: PhaseContext, out_dir: Path, **kwargs: Any) -> LocustPlan:
+    cfg, profile = ctx.config, ctx.profile
+    api = ctx.api_plan
     return LocustPlan(
-        host=orch.target.url if orch.target else "",
+        host=ctx.target.url if ctx.target else "",
         out_dir=out_dir,
         user_classes=cfg.user_classes if cfg.locustfile else tuple(profile.user_classes),
         scenario_config=scenario_config_path(profile) if api is not None else None,
         api=api.path if api is not None else None,
         phase=profile.phase,
         model=cfg.model or "",
-        slo=to_option(orch.profile.slos),
-        locustfile=orch.user_locustfile,
+        slo=to_option(ctx.profile.slos),
+        locustfile=ctx.user_locustfile,
         extra_args=cfg.locust_args,
         workers=cfg.workers,
         expect_workers=cfg.expect_workers,
@@ -65,38 +61,36 @@ def plan_for(orch: Orchestrator, out_dir: Path, **kwargs: Any) -> LocustPlan:
         workers_timeout=cfg.workers_timeout,
         web=cfg.web,
         web_port=cfg.web_port,
-        client_metrics_port=orch.client_metrics_port,
+        client_metrics_port=ctx.client_metrics_port,
         **kwargs,
     )
 
 
 def drive(
-    orch: Orchestrator,
+    ctx: PhaseContext,
     plan: LocustPlan,
     expected_s: float,
     on_tick: Callable[[float], bool] | None = None,
 ) -> None:
     """Start Locust for `plan` and wait for its end; see the module docstring for what stops it."""
-    procs = LocustProcesses(build_commands(plan), orch.out_dir / "runner.log")
-    orch.children.append(procs)
-    orch.load_window.append(time.time())
+    procs = LocustProcesses(build_commands(plan), ctx.out_dir / "runner.log")
+    ctx.record.load_window.append(time.time())
     procs.start()
-    orch.track("locust", procs.pids)
+    ctx.adopt(procs, "locust", procs.pids)
     if plan.web:
         log.info("Locust web UI: http://127.0.0.1:%d (Ctrl-C here ends the run)", plan.web_port)
     start = time.monotonic()
     bound = None if plan.web else expected_s + _MARGIN_S + (15 if plan.workers else 0)
     if bound is not None and plan.expect_workers:
         bound += plan.workers_timeout
-    watch = _Watch(orch, plan)
-    with _live_view(orch, plan, expected_s):
+    watch = _Watch(ctx, plan)
+    with _live_view(ctx, plan, expected_s):
         while procs.exit_code() is None:
             elapsed = time.monotonic() - start
-            if plan.web and orch.signal_name is not None:
-                log.info("web UI run ended by %s", orch.signal_name)
-                orch.signal_name = None
+            if plan.web and (signal_name := ctx.take_signal()) is not None:
+                log.info("web UI run ended by %s", signal_name)
                 break
-            orch.check()
+            ctx.check()
             watch.target()
             for lost in procs.newly_lost_workers():
                 watch.worker_lost(lost)
@@ -111,13 +105,13 @@ def drive(
                 )
                 break
             time.sleep(0.25)
-    orch.load_end = time.time()
+    ctx.record.load_end = time.time()
     procs.stop()
     code = procs.exit_code()
     log.info("locust ended with exit code %s", code)
     watch.remote_workers(None)  # a refusal or a wait the master gave up, said after its end
     if not plan.web and not (plan.out_dir / "final.json").exists():
-        said = _last_locust_line(orch.out_dir / "runner.log")
+        said = _last_locust_line(ctx.out_dir / "runner.log")
         if code == 2 and said.startswith("agentload:"):
             raise ConfigError(said.removeprefix("agentload:").strip())
         raise RunAborted(f"locust ended (exit code {code}) without its final stats: {said}")
@@ -127,11 +121,11 @@ class _Watch:
     """The periodic checks of `drive`: remote target reachability, lost workers (local ones by
     PID, remote ones through the master's workers.json), early abort."""
 
-    def __init__(self, orch: Orchestrator, plan: LocustPlan) -> None:
-        self.orch, self.plan = orch, plan
-        abort = orch.profile.abort
+    def __init__(self, ctx: PhaseContext, plan: LocustPlan) -> None:
+        self.ctx, self.plan = ctx, plan
+        abort = ctx.profile.abort
         self.abort = abort
-        self.abort_gates = parse_gates(abort.gates or orch.profile.gates) if abort else []
+        self.abort_gates = parse_gates(abort.gates or ctx.profile.gates) if abort else []
         self.next_gate_check = abort.grace_s if abort else float("inf")
         self.next_probe = 0.0
         self.probe_failures = 0
@@ -143,10 +137,10 @@ class _Watch:
         """A remote target: three failed probes in a row (2 s apart) of its readiness path (the
         description's; none: its root) abort the run. Only an unreachable target counts, not
         the status it answers."""
-        if self.orch.config.host is None or time.monotonic() < self.next_probe:
+        if self.ctx.config.host is None or time.monotonic() < self.next_probe:
             return
         self.next_probe = time.monotonic() + 2.0
-        path = getattr(self.orch.target, "ready_path", None) or ""
+        path = getattr(self.ctx.target, "ready_path", None) or ""
         try:
             httpx.get(f"{self.plan.host}{path}", timeout=2.0)
             self.probe_failures = 0
@@ -171,7 +165,7 @@ class _Watch:
             )
         joined = data.get("joined") or []
         for who in joined:
-            seen = self.orch.remote_workers.setdefault(
+            seen = self.ctx.record.remote_workers.setdefault(
                 str(who.get("id")), {k: who.get(k) for k in ("id", "host", "pid")} | {"runs": 0}
             )
             if who.get("locust_id") not in self.joined_ids:
@@ -194,11 +188,11 @@ class _Watch:
     def worker_lost(self, lost: dict[str, Any], message: str | None = None) -> None:
         if message is None:
             message = f"locust worker pid {lost['pid']} died (exit code {lost['exit_code']})"
-        self.orch.lost_workers.append(lost)
-        if self.orch.config.on_worker_loss is WorkerLossPolicy.FAIL:
+        self.ctx.record.lost_workers.append(lost)
+        if self.ctx.config.on_worker_loss is WorkerLossPolicy.FAIL:
             raise RunAborted(f"{message}; --on-worker-loss fail")
         log.warning("%s; continuing with the other workers (--on-worker-loss continue)", message)
-        self.orch.notes.append(message)
+        self.ctx.record.notes.append(message)
 
     def gates(self, timeline: Path, elapsed: float) -> str | None:
         """Early abort (k6 abortOnFail): the reason when an abort gate fails after the grace."""
@@ -209,8 +203,8 @@ class _Watch:
         if not lines:
             return None
         interim = build_summary(
-            phase=self.orch.phase,
-            started_at=self.orch.started_at,
+            phase=self.ctx.phase,
+            started_at=self.ctx.started_at,
             target=self.plan.host,
             timeline=lines,
             abort_reason="mid-run check",
@@ -219,12 +213,12 @@ class _Watch:
         reason = should_abort(results, elapsed, self.abort.grace_s)
         if reason:
             log.error("early abort: %s", reason)
-            self.orch.gate_abort = reason
+            self.ctx.record.gate_abort = reason
         return reason
 
 
 def _live_view(
-    orch: Orchestrator, plan: LocustPlan, expected_s: float
+    ctx: PhaseContext, plan: LocustPlan, expected_s: float
 ) -> AbstractContextManager[Any]:
     if plan.web:
         return nullcontext()
@@ -232,7 +226,7 @@ def _live_view(
         from agentload.run.console import LiveConsole
     except ImportError:
         return nullcontext()
-    return LiveConsole(plan.out_dir / "timeline.jsonl", phase=orch.phase, duration_s=expected_s)
+    return LiveConsole(plan.out_dir / "timeline.jsonl", phase=ctx.phase, duration_s=expected_s)
 
 
 def _last_locust_line(path: Path) -> str:

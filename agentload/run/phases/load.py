@@ -9,31 +9,31 @@ from agentload.errors import ConfigError
 from agentload.run.phases.drive import drive, plan_for, processes
 
 if TYPE_CHECKING:
-    from agentload.run.orchestrator import Orchestrator
+    from agentload.run.context import PhaseContext
 
 log = logging.getLogger("agentload")
 
 
-def run_load(orch: Orchestrator) -> None:
+def run_load(ctx: PhaseContext) -> None:
     """smoke, load and rate: the profile's stage table, its users for its duration, or (rate)
     the open model's arrivals for its duration."""
-    profile = orch.profile
+    profile = ctx.profile
     if profile.shape == "open_model":
-        if orch.user_locustfile is not None:
+        if ctx.user_locustfile is not None:
             raise ConfigError(
                 f"{profile.phase}: the open model paces agentload's OpenModelUser; with "
                 "--locustfile use a closed-loop phase (smoke, load, stress, profile)"
             )
         total = profile.duration_s
-        table = {**profile.shape_table(), "processes": processes(orch)}
-        plan = plan_for(orch, orch.out_dir, shape="open_model", shape_table=table)
+        table = {**profile.shape_table(), "processes": processes(ctx)}
+        plan = plan_for(ctx, ctx.out_dir, shape="open_model", shape_table=table)
     elif profile.shape == "stages":
         table = profile.shape_table()
         total = sum(float(s["duration"]) for s in table["stages"])
-        plan = plan_for(orch, orch.out_dir, shape="stages", shape_table=table)
+        plan = plan_for(ctx, ctx.out_dir, shape="stages", shape_table=table)
     else:
         total = profile.duration_s
         plan = plan_for(
-            orch, orch.out_dir, users=profile.users, spawn_rate=profile.spawn_rate, run_time=total
+            ctx, ctx.out_dir, users=profile.users, spawn_rate=profile.spawn_rate, run_time=total
         )
-    drive(orch, plan, total)
+    drive(ctx, plan, total)

@@ -15,22 +15,22 @@ from agentload.run.phases.stress import run_stress
 from agentload.run.profiler import ProfileError, PySpy
 
 if TYPE_CHECKING:
-    from agentload.run.orchestrator import Orchestrator
+    from agentload.run.context import PhaseContext
 
 log = logging.getLogger("agentload")
 
 
-def run_profile(orch: Orchestrator) -> None:
+def run_profile(ctx: PhaseContext) -> None:
     """Find (or take) the knee, hold it, and record the target with py-spy meanwhile."""
-    params = orch.profile.profile
+    params = ctx.profile.profile
     assert params is not None
     users, users_from = params.knee_users, "given"
     if users is None:
         users, users_from = _users_to_hold(
-            orch, run_stress(orch, orch.out_dir / "stress", last_run=False)
+            ctx, run_stress(ctx, ctx.out_dir / "stress", last_run=False)
         )
-    pid = orch.target.pids.get("supervisor") if orch.target else None
-    pid = orch.config.pid or pid
+    pid = ctx.target.pids.get("supervisor") if ctx.target else None
+    pid = ctx.config.pid or pid
     hold = params.warmup_s + params.hold_s
     spy: PySpy | None = None
     result: dict[str, Any] = {"users": users, "users_from": users_from}
@@ -40,19 +40,16 @@ def run_profile(orch: Orchestrator) -> None:
         if pid is None:
             return False
         if spy is None and elapsed >= params.warmup_s:
-            spy = PySpy(pid, params.hold_s, orch.out_dir, rate=params.rate_hz)
-            orch.children.append(spy)
+            spy = PySpy(pid, params.hold_s, ctx.out_dir, rate=params.rate_hz)
             spy.start()
-            orch.track("py-spy", spy.pids)
+            ctx.adopt(spy, "py-spy", spy.pids)
             log.info("profile: py-spy recording pid %s for %gs", pid, params.hold_s)
         return spy is not None and not spy.running()
 
-    plan = plan_for(
-        orch, orch.out_dir, users=users, spawn_rate=orch.profile.spawn_rate, run_time=hold
-    )
+    plan = plan_for(ctx, ctx.out_dir, users=users, spawn_rate=ctx.profile.spawn_rate, run_time=hold)
     completed = False
     try:
-        drive(orch, plan, hold + 10, on_tick)
+        drive(ctx, plan, hold + 10, on_tick)
         completed = True
     finally:
         if pid is None:
@@ -70,12 +67,12 @@ def run_profile(orch: Orchestrator) -> None:
                 result["error"] = str(exc)
         if "error" in result:
             log.warning("profile: %s", result["error"])
-            orch.notes.append(f"profile: {result['error']}")
-        orch.sections["profile"] = result
+            ctx.record.notes.append(f"profile: {result['error']}")
+        ctx.record.sections["profile"] = result
 
 
-def _users_to_hold(orch: Orchestrator, stress: dict[str, Any]) -> tuple[int, str]:
-    """The stress run's knee, else its largest step (said in orch.notes and the log):
+def _users_to_hold(ctx: PhaseContext, stress: dict[str, Any]) -> tuple[int, str]:
+    """The stress run's knee, else its largest step (said in ctx.record.notes and the log):
     ``(users, "knee" | "not_saturated" | "largest_step")``."""
     knee = stress.get("knee") or {}
     if knee.get("users"):
@@ -88,5 +85,5 @@ def _users_to_hold(orch: Orchestrator, stress: dict[str, Any]) -> tuple[int, str
     why = no_knee_finding(stress, phase="profile") or f"no knee ({stress.get('stop_reason')})"
     note = f"profile: {why}; profiling the largest step, {users} users, instead of a knee"
     log.warning("%s", note)
-    orch.notes.append(note)
+    ctx.record.notes.append(note)
     return users, "not_saturated" if stress.get("not_saturated") else "largest_step"

@@ -15,7 +15,7 @@ from agentload.run.phases.drive import drive, plan_for
 from agentload.run.resources import read_samples, saturated_first
 
 if TYPE_CHECKING:
-    from agentload.run.orchestrator import Orchestrator
+    from agentload.run.context import PhaseContext
 
 log = logging.getLogger("agentload")
 
@@ -23,10 +23,10 @@ log = logging.getLogger("agentload")
 STEPS_FILE = "stress_steps.jsonl"
 
 
-def run_stress(orch: Orchestrator, out_dir: Path, last_run: bool) -> dict[str, Any]:
+def run_stress(ctx: PhaseContext, out_dir: Path, last_run: bool) -> dict[str, Any]:
     """Growing steps until the stop criteria; the summary's `stress` section."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    profile = orch.profile
+    profile = ctx.profile
     steps_path = (out_dir / STEPS_FILE).absolute()  # read by the shape in Locust
     table = {**profile.shape_table(), "steps_path": str(steps_path)}
     if "stress" not in table and profile.stress is not None:
@@ -35,15 +35,15 @@ def run_stress(orch: Orchestrator, out_dir: Path, last_run: bool) -> dict[str, A
     total = float(params["step_duration_s"]) * int(params["max_steps"])
     started = time.time()
     try:
-        plan = plan_for(orch, out_dir, shape="stress", shape_table=table, last_run=last_run)
-        drive(orch, plan, total)
+        plan = plan_for(ctx, out_dir, shape="stress", shape_table=table, last_run=last_run)
+        drive(ctx, plan, total)
     finally:
-        orch.sections["stress"] = stress_result(orch, steps_path, started, params)
-    return dict(orch.sections["stress"])
+        ctx.record.sections["stress"] = stress_result(ctx, steps_path, started, params)
+    return dict(ctx.record.sections["stress"])
 
 
 def stress_result(
-    orch: Orchestrator, steps_path: Path, started: float, params: dict[str, Any]
+    ctx: PhaseContext, steps_path: Path, started: float, params: dict[str, Any]
 ) -> dict[str, Any]:
     """Steps, knee (or `not_saturated`), stop reason and what saturated first (also for an
     interrupted run); `params` are the stop criteria the steps ran under."""
@@ -61,11 +61,11 @@ def stress_result(
     if reason is None:
         reason = "stopped before the stop criteria were met" if rows else "no complete step"
     samples = [
-        s for s in read_samples(orch.out_dir / "resources.jsonl") if s.get("ts", 0) >= started
+        s for s in read_samples(ctx.out_dir / "resources.jsonl") if s.get("ts", 0) >= started
     ]
     first = saturated_first(samples)
     saturated = f"{first['resource']}: {first['detail']}" if first else None
     knee = find_knee(steps, min_rps_gain=float(params.get("min_rps_gain", 0.05)))
     section = stress_section(steps, knee, reason, saturated, params)
-    section["steps_file"] = str(steps_path.relative_to(orch.out_dir))
+    section["steps_file"] = str(steps_path.relative_to(ctx.out_dir))
     return section

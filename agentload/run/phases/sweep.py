@@ -1,4 +1,7 @@
-"""sweep: synchronous, throughput, then open-model rates between (see :mod:`agentload.metrics.sweep`)."""
+"""sweep: synchronous, throughput, then open-model rates between.
+
+The rules (rates, breakdown, the max rate under the SLOs) are :mod:`agentload.metrics.sweep`.
+"""
 
 from __future__ import annotations
 
@@ -15,16 +18,16 @@ from agentload.run.phases.drive import drive, plan_for, processes
 from agentload.scenarios.plan import user_class_name
 
 if TYPE_CHECKING:
-    from agentload.run.orchestrator import Orchestrator
+    from agentload.run.context import PhaseContext
 
 log = logging.getLogger("agentload")
 
 
-def run_sweep(orch: Orchestrator) -> None:
+def run_sweep(ctx: PhaseContext) -> None:
     """A synchronous run, a throughput run (in the results folder itself: the summary's figures
     and the server-side view are its), then open-model rates between the two, each in
     ``sweep/NN-.../``; the summary's ``sweep`` section (see :mod:`agentload.metrics.sweep`)."""
-    profile, api = orch.profile, orch.api_plan
+    profile, api = ctx.profile, ctx.api_plan
     params = profile.sweep
     assert params is not None
     if api is None:
@@ -40,19 +43,19 @@ def run_sweep(orch: Orchestrator) -> None:
         "goodput_target": params.goodput_target, "synchronous": None, "throughput": None,
         "rates": [], "stopped": None, "max_rate_under_slo": None,
     }  # fmt: skip
-    orch.sections["sweep"] = section
+    ctx.record.sections["sweep"] = section
 
     def closed(folder: Path, users: int) -> dict[str, Any]:
-        plan = plan_for(orch, folder, users=users, spawn_rate=max(users, 1), run_time=step)
+        plan = plan_for(ctx, folder, users=users, spawn_rate=max(users, 1), run_time=step)
         plan = replace(plan, last_run=False)  # rates follow (the workers wait for them)
-        drive(orch, replace(plan, user_classes=(user_class,)), step)
-        return _measured(orch, folder)
+        drive(ctx, replace(plan, user_classes=(user_class,)), step)
+        return _measured(ctx, folder)
 
-    sync = rules.row("synchronous", None, closed(orch.out_dir / "sweep" / "01-synchronous", 1),
+    sync = rules.row("synchronous", None, closed(ctx.out_dir / "sweep" / "01-synchronous", 1),
                      scenario, entry)  # fmt: skip
     section["synchronous"] = sync
     log.info("sweep: synchronous %.2f req/s", sync["achieved_rate"] or 0.0)
-    throughput = rules.row("throughput", None, closed(orch.out_dir, profile.users), scenario, entry)
+    throughput = rules.row("throughput", None, closed(ctx.out_dir, profile.users), scenario, entry)
     section["throughput"] = throughput
     log.info("sweep: throughput %.2f req/s with %d users", throughput["achieved_rate"] or 0.0,
              profile.users)  # fmt: skip
@@ -62,16 +65,16 @@ def run_sweep(orch: Orchestrator) -> None:
     if not rates:
         section["stopped"] = "the throughput run was not faster than the synchronous one"
     for index, rate in enumerate(rates, start=3):
-        folder = orch.out_dir / "sweep" / f"{index:02d}-rate-{rate:g}"
+        folder = ctx.out_dir / "sweep" / f"{index:02d}-rate-{rate:g}"
         table = {
             "rate_per_s": rate, "arrival": params.arrival, "duration_s": step, "users": 0,
             "max_users": params.max_users, "max_lag_s": params.max_lag_s,
-            "processes": processes(orch),
+            "processes": processes(ctx),
         }  # fmt: skip
-        plan = plan_for(orch, folder, shape="open_model", shape_table=table)
+        plan = plan_for(ctx, folder, shape="open_model", shape_table=table)
         plan = replace(plan, user_classes=("OpenModelUser",), last_run=index == len(rates) + 2)
-        drive(orch, plan, step)
-        rate_row = rules.row("rate", rate, _measured(orch, folder), scenario, entry)
+        drive(ctx, plan, step)
+        rate_row = rules.row("rate", rate, _measured(ctx, folder), scenario, entry)
         section["rates"].append(rate_row)
         log.info("sweep: %g req/s asked, %.2f achieved, goodput %s", rate,
                  rate_row["achieved_rate"] or 0.0, rate_row["goodput"])  # fmt: skip
@@ -84,12 +87,12 @@ def run_sweep(orch: Orchestrator) -> None:
     section["max_rate_under_slo"] = rules.max_rate_under_slo(measured, params.goodput_target)
 
 
-def _measured(orch: Orchestrator, folder: Path) -> dict[str, Any]:
+def _measured(ctx: PhaseContext, folder: Path) -> dict[str, Any]:
     """The summary figures of one Locust run's folder (no gates)."""
     return build_summary(
-        phase=orch.phase,
-        started_at=orch.started_at,
-        target=orch.target.url if orch.target else "",
+        phase=ctx.phase,
+        started_at=ctx.started_at,
+        target=ctx.target.url if ctx.target else "",
         final=read_json(folder / "final.json"),
         timeline=read_timeline(folder / "timeline.jsonl"),
     )
