@@ -1,17 +1,19 @@
-"""The `agentload` command line: each command parses its options into a typed config (`RunConfig`,
-`WorkerConfig`, `Tolerances`) and calls the runner or the report; nothing here starts a process
-or touches a results folder.
+"""The `agentload` command line: each command parses its options into a typed config
+(`RunConfig`, `WorkerConfig`, `Tolerances`) and hands it to the runner or the report, which do
+the work; exit codes come from `agentload.errors.ExitCode`.
 
 - ``app``: the `typer.Typer` app and the helpers the commands share (`fail`, `exit_from`);
 - ``run``: `agentload run`; ``worker``: `agentload worker`;
-- ``starter``: `agentload serve`, `agentload init`, `agentload locustfile`;
+- ``starter``: `agentload serve` (execs the embedded target), `agentload init`,
+  `agentload locustfile`;
 - ``report``: `agentload report` and `agentload compare`, added by `main`.
 
-May import: every other package of agentload (``run``, ``report``, ``stock``, ...) and the root
-modules; Locust only through the runner's processes. Nothing imports the CLI, and ``app``
-imports none of the command modules: importing them here registers their commands, in the
-order `agentload --help` lists them. `agentload.report` (plotly) is imported only when
-`report` or `compare` runs, so that `agentload --help` stays quick.
+May import: the other packages of agentload (``run``, ``report``, ``stock``, ...) and the root
+modules; never Locust (it runs as processes the runner starts) nor ``target_service`` (`serve`
+execs it). Nothing imports the CLI. Within it, ``app`` imports none of the command modules;
+importing them here registers their commands, in the order `agentload --help` lists them.
+`agentload.report` (plotly) is imported only when `report` or `compare` runs, so that
+`agentload --help` stays quick.
 """
 
 from __future__ import annotations

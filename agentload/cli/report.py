@@ -13,8 +13,8 @@ from agentload.cli.app import app, exit_from
 
 
 def add_report_commands() -> None:
-    """`agentload report` and `agentload compare`, when the report package provides them
-    (imported only when one of them runs: plotly is slow to import)."""
+    """Register `agentload report` and `agentload compare` on `app`, when the report package
+    provides them (`main` calls this before running the app)."""
     if not (Path(__file__).resolve().parents[1] / "report" / "commands.py").exists():
         return
 

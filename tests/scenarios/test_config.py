@@ -22,7 +22,7 @@ from agentload.scenarios.plan import ApiPlan, PlanError, resolve
 from tests.support import ROOT
 
 DATA = ROOT / "agentload" / "data"
-SCENARIOS_DIR = DATA / "scenarios"
+SCENARIOS_DIR = ROOT / "scenarios"
 DESCRIPTION, DESCRIPTION_PATH = load_description("agent-v1")
 # A description of one code-gen scenario whose dataset sits next to it (tests write both).
 CODEGEN_API = """
