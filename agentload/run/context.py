@@ -39,13 +39,11 @@ class Stoppable(Protocol):
     def stop(self) -> None: ...
 
 
-class PhaseContext(Protocol):
-    """What a phase reads of the run, and where it records what it found."""
+class RunFacts(Protocol):
+    """What every part of a run may read of it."""
 
     @property
     def config(self) -> RunConfig: ...
-    @property
-    def profile(self) -> Profile: ...
     @property
     def phase(self) -> str: ...
     @property
@@ -59,9 +57,16 @@ class PhaseContext(Protocol):
     @property
     def target(self) -> EmbeddedTarget | RemoteTarget | None: ...
     @property
-    def client_metrics_port(self) -> int | None: ...
-    @property
     def record(self) -> PhaseRecord: ...
+
+
+class PhaseContext(RunFacts, Protocol):
+    """What a phase reads of the run, and where it records what it found."""
+
+    @property
+    def profile(self) -> Profile: ...
+    @property
+    def client_metrics_port(self) -> int | None: ...
 
     def check(self) -> None:
         """Raise RunAborted on a signal, a dead target or a results write that failed."""
@@ -73,27 +78,11 @@ class PhaseContext(Protocol):
         """A child the run ends at its stop, and its PIDs (summary meta, runner.log)."""
 
 
-class FinishedRun(Protocol):
+class FinishedRun(RunFacts, Protocol):
     """What the end of a run reads to write summary.json, junit.xml and report.html."""
 
     @property
-    def config(self) -> RunConfig: ...
-    @property
-    def phase(self) -> str: ...
-    @property
-    def started_at(self) -> datetime: ...
-    @property
-    def out_dir(self) -> Path: ...
-    @property
-    def api_plan(self) -> ApiPlan | None: ...
-    @property
-    def user_locustfile(self) -> Path | None: ...
-    @property
-    def target(self) -> EmbeddedTarget | RemoteTarget | None: ...
-    @property
     def gates(self) -> list[Gate]: ...
-    @property
-    def record(self) -> PhaseRecord: ...
     @property
     def server_side(self) -> dict[str, Any] | None: ...
     @property
