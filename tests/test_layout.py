@@ -54,6 +54,7 @@ def test_the_import_linter_contracts_hold_on_the_checkout():
             "from agentload.run import config",
             "Pure packages import nothing of the runner, the CLI or Locust",
         ),
+        ("agentload/metrics/knee.py", "import pathlib", "The pure figures touch no file"),
         ("agentload/locust/outcomes.py", "import agentload.run.target", "The Locust side never"),
         ("agentload/results/junit.py", "import agentload.report.html", "agentload layers"),
         ("agentload/report/html.py", "import agentload.cli.app", "No package imports the CLI"),

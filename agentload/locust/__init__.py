@@ -2,11 +2,12 @@
 
 Locustfiles import this package; it works in a local run, on a master and on its workers.
 Modules: ``plugin`` (the wiring at init), ``settings`` (this process' API plan, read by the
-users), ``remote`` (remote workers' plan check), ``outcomes`` (agent outcomes across workers),
-``timeline`` (timeline.jsonl, final.json), ``client_metrics`` (Prometheus exporter),
-``open_model`` (arrival pacing), ``request_log`` (this process' part of requests.jsonl.gz),
-``users``/``calls`` (what the users do), ``record`` (the API for a user's own locustfile:
-``record_outcome``, ``record_entry``), ``shapes/`` (the load shapes, loaded as files).
+users), ``remote``, ``worker_check``, ``plan_digest`` (remote workers' plan check), ``outcomes``
+(agent outcomes across workers), ``timeline`` (timeline.jsonl, final.json), ``client_metrics``
+(Prometheus exporter), ``open_model`` (arrival pacing), ``request_log`` (this process' part of
+requests.jsonl.gz), ``users``/``calls`` (what the users do), ``record`` (the API for a user's
+own locustfile: ``record_outcome``, ``record_entry``), ``shapes/`` (the load shapes, loaded as
+files).
 
 May import: ``agentload.apis``, ``agentload.scenarios``, ``agentload.metrics``,
 ``agentload.results`` (the requests.jsonl.gz parts), ``agentload.stock``, the root modules,

@@ -1,4 +1,6 @@
 """Remote workers (``agentload run --expect-workers N``, ``agentload worker``): the plan check.
+This module is the master's side and the wiring; the worker's side is
+:mod:`agentload.locust.worker_check`, the digest :mod:`agentload.locust.plan_digest`.
 
 Locust's own protocol carries the load; three custom messages carry agentload's check on top:
 
@@ -11,14 +13,15 @@ Locust's own protocol carries the load; three custom messages carry agentload's 
                                          FILE: {"joined", "refused", "lost"} (read by the runner)
 
 The worker sends its hello once its listener is registered (a plan sent at Locust's ``ack``
-could arrive first). The digest is :func:`plan_digest`: SHA-256 over the description's bytes,
-the scenario config's bytes, the model and the phase. A worker with another one logs one line
-naming both and exits 2 (``agentload worker`` says why); the master records it and quits, so no
-mixed figures are produced. Before users spawn, the master's ``test_start`` waits (bounded) for
-every connected worker's answer. A joined worker that goes missing (heartbeats) or quits while
-the test runs is written under ``lost``. ``last`` tells the worker whether another Locust run of
-the phase follows (``agentload worker`` then starts a new Locust worker for it); ``closing``
-that this master is already ending (a worker that reached it late reconnects to the next one).
+could arrive first). The digest is :func:`agentload.locust.plan_digest.plan_digest`: SHA-256
+over the description's bytes, the scenario config's bytes, the model and the phase. A worker
+with another one logs one line naming both and exits 2 (``agentload worker`` says why); the
+master records it and quits, so no mixed figures are produced. Before users spawn, the master's
+``test_start`` waits (bounded) for every connected worker's answer. A joined worker that goes
+missing (heartbeats) or quits while the test runs is written under ``lost``. ``last`` tells the
+worker whether another Locust run of the phase follows (``agentload worker`` then starts a new
+Locust worker for it); ``closing`` that this master is already ending (a worker that reached it
+late reconnects to the next one).
 `agentload worker` (:mod:`agentload.run.remote_worker`) gives the Locust worker it starts its
 state file (``--agentload-worker-state``: joined, refused or closing) and its identity
 (``--agentload-worker-id``, ``--agentload-worker-pid``); this module imports nothing of it.
@@ -26,11 +29,7 @@ state file (``--agentload-worker-state``: joined, refused or closing) and its id
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-import json
 import os
-import socket
 import sys
 import time
 from pathlib import Path
@@ -38,75 +37,15 @@ from typing import Any
 
 import gevent
 
-from agentload.errors import ConfigError
 from agentload.locust.hooks import listen
-from agentload.locust.settings import PluginSettings, load_settings, use_settings
-from agentload.stock.lookup import find
+from agentload.locust.plan_digest import plan_digest, scenario_config_file, write_json
+from agentload.locust.settings import PluginSettings
+from agentload.locust.worker_check import WorkerCheck
 
 ANSWER_WAIT_S = 10.0
 MISSING = "missing"
 
 
-def file_digest(path: Path | None) -> str | None:
-    if path is None:
-        return None
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def plan_digest(
-    description: Path, scenario_config: Path | None, model: str, phase: str
-) -> dict[str, Any]:
-    """The parts of a resolved plan that must agree between a master and its workers, and their
-    one digest: ``{"digest", "parts": {"description", "scenario_config", "model", "phase"}}``."""
-    parts = {
-        "description": file_digest(description),
-        "scenario_config": file_digest(scenario_config),
-        "model": model,
-        "phase": phase,
-    }
-    blob = json.dumps(parts, sort_keys=True).encode()
-    return {"digest": hashlib.sha256(blob).hexdigest(), "parts": parts}
-
-
-_PART_NAMES = {
-    "description": "API description",
-    "scenario_config": "scenario config",
-    "model": "model",
-    "phase": "phase",
-}
-
-
-def refusal(mine: dict[str, Any], master: dict[str, Any], names: dict[str, str]) -> str | None:
-    """None when the digests agree; else one line naming what differs and both digests."""
-    if mine["digest"] == master["digest"]:
-        return None
-    differ = [k for k in _PART_NAMES if mine["parts"].get(k) != master["parts"].get(k)]
-    what = ", ".join(f"{_PART_NAMES[k]} ({names.get(k, '?')})" for k in differ) or "plan"
-    return (
-        f"plan digest {mine['digest'][:12]} differs from the master's {master['digest'][:12]}: "
-        f"{what} not the same as the master's"
-    )
-
-
-def scenario_config_file(option: str) -> Path | None:
-    return find("scenarios", option).resolve() if option else None
-
-
-def _identity(environment: Any, options: Any) -> dict[str, Any]:
-    """Who this worker is: the id and PID `agentload worker` gave it, else its own."""
-    host = socket.gethostname()
-    pid = int(getattr(options, "agentload_worker_pid", 0) or os.getpid())
-    worker_id = getattr(options, "agentload_worker_id", "") or f"{host}-{pid}"
-    return {"id": worker_id, "host": host, "pid": pid, "locust_id": environment.runner.client_id}
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-# -- the master -------------------------------------------------------------------------------
 class MasterCheck:
     """The master's side: answers hellos with the plan, records joins, refusals and losses."""
 
@@ -133,7 +72,7 @@ class MasterCheck:
             "lost": self.lost,
             "ending": self.ending,
         }
-        _write_json(self.path, data)
+        write_json(self.path, data)
 
     def _on_hello(self, environment: Any, msg: Any, **_kw: Any) -> None:
         plan = {**self.plan, "closing": self.ending}
@@ -199,74 +138,6 @@ def master_plan(environment: Any, options: Any, settings: PluginSettings) -> dic
         "open_shape": os.environ.get("AGENTLOAD_SHAPE") if open_shape else None,
         "last": bool(getattr(options, "agentload_last_run", False)),
     }
-
-
-# -- the worker -------------------------------------------------------------------------------
-class WorkerCheck:
-    """The worker's side: ask for the plan, resolve the same one here, join or refuse."""
-
-    def __init__(self, environment: Any, options: Any, state_path: Path | None) -> None:
-        self.env, self.options, self.state_path = environment, options, state_path
-        self.who = _identity(environment, options)
-        runner = environment.runner
-        runner.register_message("agentload_plan", self._on_plan)
-        runner.send_message("agentload_hello", self.who)
-
-    def _state(self, data: dict[str, Any]) -> None:
-        if self.state_path is not None:
-            _write_json(self.state_path, data)
-
-    def _on_plan(self, environment: Any, msg: Any, **_kw: Any) -> None:
-        master = dict(msg.data)
-        if master.get("closing"):  # a master that is ending: wait for the next one
-            self._state({"status": "closing"})
-            gevent.spawn_later(0.1, environment.runner.quit)
-            return
-        try:
-            options, names = self._resolved_options(master)
-            settings = load_settings(options, master.get("open_shape"))
-            scenario = scenario_config_file(options.scenario_config)
-            mine = plan_digest(settings.plan.path, scenario, options.model, options.agentload_phase)
-            reason = refusal(mine, master, names)
-        except ConfigError as exc:
-            reason = str(exc)
-        if reason is not None:
-            self._refuse(reason)
-            return
-        use_settings(settings, master.get("slo") or "")
-        self._state({"status": "joined", "last": bool(master.get("last")), **self.who})
-        environment.runner.send_message("agentload_joined", {**self.who, "digest": mine["digest"]})
-
-    def _resolved_options(
-        self, master: dict[str, Any]
-    ) -> tuple[argparse.Namespace, dict[str, str]]:
-        """This worker's options, the master's where the worker was given none (the phase is
-        always the master's; the description never, the user classes were made from it)."""
-        options = argparse.Namespace(**vars(self.options))
-        mine = getattr(options, "scenario_config", "") or ""
-        theirs = master.get("scenario_config") or ""
-        if not mine and theirs:
-            mine = theirs if Path(theirs).is_file() else Path(theirs).stem
-        options.scenario_config = mine
-        options.model = getattr(options, "model", "") or master.get("model") or ""
-        options.agentload_phase = master.get("phase") or ""
-        names = {
-            "description": f"this worker: {getattr(options, 'api', '') or 'default'}, "
-            f"master: {master.get('description')}",
-            "scenario_config": f"this worker: {mine or 'none'}, master: {theirs or 'none'}",
-            "model": f"this worker: {options.model or 'none'}, master: {master.get('model')}",
-            "phase": str(master.get("phase")),
-        }
-        return options, names
-
-    def _refuse(self, reason: str) -> None:
-        line = f"refused by this worker's plan check: {reason}"
-        sys.stderr.write(f"agentload: {line}\n")
-        sys.stderr.flush()
-        self._state({"status": "refused", "reason": reason, **self.who})
-        self.env.runner.send_message("agentload_refused", {**self.who, "reason": reason})
-        self.env.process_exit_code = 2
-        gevent.spawn_later(0.3, self.env.runner.quit)
 
 
 def install(environment: Any, options: Any, settings: PluginSettings) -> None:

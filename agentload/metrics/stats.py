@@ -6,9 +6,9 @@ previous line, so a window's latencies are the exact merge of its lines'. Lines 
 before the histograms carry Locust's rounded ``hist`` (ms -> count) of all requests instead: they
 still read, with percentiles over every request and ``failed`` unknown (None).
 
-API: ``read_timeline(path)``, ``read_jsonl(path)`` (tolerant of a truncated last line),
-``read_json(path)``, ``is_http(entry)``, ``line_latency(line, entry)``,
-``latency_over(lines, entry=None)`` (None: all HTTP entries merged),
+Reading them from the files is :mod:`agentload.results.reading`'s job. API:
+``is_http(entry)``, ``line_latency(line, entry)``, ``latency_over(lines, entry=None)`` (None: all
+HTTP entries merged),
 ``entry_stats(requests, failures, latency, seconds)``, ``window_stats(lines, start_t, end_t)``
 -> ``{entry: {requests, failures, error_rate, rps, p50_ms, p90_ms, p95_ms, p99_ms, p999_ms,
 max_ms, avg_ms, failed}}``, ``http_totals(entries)``, ``histogram_meta(final, lines)``,
@@ -18,10 +18,8 @@ max_ms, avg_ms, failed}}``, ``http_totals(entries)``, ``histogram_meta(final, li
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from agentload.metrics.knee import Step
@@ -64,38 +62,6 @@ def entry_stats(
         "rps": requests / seconds if seconds > 0 else 0.0,
         **latency.figures(),
     }
-
-
-def read_json(path: str | Path) -> dict[str, Any] | None:
-    """The JSON object in a file, or None when it is missing, unreadable or not an object."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """The JSON objects of a .jsonl file; lines that are not complete objects (an interrupted
-    run's last line) are skipped. A missing file reads as empty."""
-    try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        return []
-    lines = []
-    for raw in text.splitlines():
-        try:
-            line = json.loads(raw)
-        except ValueError:
-            continue
-        if isinstance(line, dict):
-            lines.append(line)
-    return lines
-
-
-def read_timeline(path: str | Path) -> list[dict[str, Any]]:
-    """timeline.jsonl's lines (those with a numeric ``t``), see ``read_jsonl``."""
-    return [ln for ln in read_jsonl(path) if isinstance(ln.get("t"), int | float)]
 
 
 def window_stats(

@@ -4,7 +4,8 @@
   evaluated; ``write_json_atomic``);
 - ``junit``: junit.xml, one test case per gate;
 - ``requests_file``: requests.jsonl.gz, one line per request (each Locust process writes its
-  part, the run merges them).
+  part, the run merges them);
+- ``reading``: reading the run folder's JSON files (final.json, timeline.jsonl, ...).
 
 Written by the run (``agentload.run.finish``) and the Locust processes, read by the report and
 ``agentload compare``.

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 from agentload.errors import AgentloadError, ConfigError, ExitCode
 from agentload.metrics.knee import no_knee_finding
 from agentload.metrics.measurement import measurement_notes
-from agentload.metrics.stats import read_json, read_timeline
 from agentload.metrics.sweep import sweep_finding
 from agentload.results.junit import write_junit
+from agentload.results.reading import read_json, read_timeline
 from agentload.results.requests_file import PARTS_DIR, merge_parts
 from agentload.results.summary import build_summary, write_json_atomic
 

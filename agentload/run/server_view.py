@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agentload.metrics.stats import read_json
 from agentload.processes import free_port
+from agentload.results.reading import read_json
 from agentload.results.summary import measurement_window
 from agentload.run.config import RunConfig
 from agentload.run.context import PhaseRecord

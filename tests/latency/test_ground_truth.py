@@ -47,7 +47,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agentload.metrics.stats import read_json, read_timeline, window_stats
+from agentload.metrics.stats import window_stats
+from agentload.results.reading import read_json, read_timeline
 from agentload.results.summary import build_summary
 from tests.support import ROOT, free_port, stop_process, wait_ready
 

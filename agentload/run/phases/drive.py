@@ -19,8 +19,8 @@ import httpx
 from agentload.errors import ConfigError, RunAborted
 from agentload.gates import evaluate, parse_gates, should_abort
 from agentload.metrics.slo import to_option
-from agentload.metrics.stats import read_json, read_timeline
 from agentload.profiles.load import scenario_config_path
+from agentload.results.reading import read_json, read_timeline
 from agentload.results.summary import build_summary
 from agentload.run.config import WorkerLossPolicy
 from agentload.run.locust_plan import WORKERS_FILE, LocustPlan, build_commands

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentload.metrics.knee import Step, find_knee, stress_section
-from agentload.metrics.stats import read_jsonl
+from agentload.results.reading import read_jsonl
 from agentload.run.phases.drive import drive, plan_for
 from agentload.run.resources import read_samples, saturated_first
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentload.errors import ConfigError
 from agentload.metrics import sweep as rules
-from agentload.metrics.stats import read_json, read_timeline
+from agentload.results.reading import read_json, read_timeline
 from agentload.results.summary import build_summary
 from agentload.run.phases.drive import drive, plan_for, processes
 from agentload.scenarios.plan import user_class_name
