@@ -11,11 +11,11 @@ from agentload.metrics.latency import LEGACY_META, META, EntryLatency
 from agentload.metrics.stats import (
     histogram_meta,
     latency_over,
-    read_timeline,
     step_from_latencies,
     steps_from_timeline,
     window_stats,
 )
+from agentload.results.reading import read_timeline
 
 
 def _hdr(ok=(), failed=()):
