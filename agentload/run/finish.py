@@ -1,7 +1,7 @@
 """The end of a run: summary.json, junit.xml, report.html, the baseline comparison, the last lines.
 
-`finish(ctx)` builds the summary from what the run folder holds (so an interrupted run reports what
-it measured), writes it atomically, and prints which verdict, why, and where the results are.
+`finish_run(run)` builds the summary from what the run folder holds (so an interrupted run reports
+what it measured), writes it atomically, and prints which verdict, why, and where the results are.
 """
 
 from __future__ import annotations

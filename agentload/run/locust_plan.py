@@ -58,13 +58,16 @@ class LocustPlan:
 
     @property
     def locustfiles(self) -> str:
-        if self.locustfile is not None:  # the user's classes, and the plugin they may not import
-            files = [str(self.locustfile), str(PLUGIN_LOCUSTFILE)]
-        else:
-            files = [str(LOCUSTFILE)]
-        if self.shape:
-            files.append(str(SHAPES_DIR / f"{self.shape}.py"))
-        return ",".join(files)
+        files = locustfiles_for(self.locustfile)
+        return f"{files},{SHAPES_DIR / f'{self.shape}.py'}" if self.shape else files
+
+
+def locustfiles_for(user_locustfile: Path | None) -> str:
+    """Locust's ``-f`` value: the stock users, or a user's own locustfile (resolved) with the
+    plugin it may not import itself."""
+    if user_locustfile is not None:
+        return f"{user_locustfile.resolve()},{PLUGIN_LOCUSTFILE}"
+    return str(LOCUSTFILE)
 
 
 def check_locustfile(path: Path, user_classes: tuple[str, ...]) -> Path:
@@ -72,7 +75,7 @@ def check_locustfile(path: Path, user_classes: tuple[str, ...]) -> Path:
     load and have the requested user classes. ConfigError in one line otherwise."""
     if not path.is_file():
         raise ConfigError(f"--locustfile {path}: not found, expected a Python file of Locust users")
-    cmd = [sys.executable, "-m", "locust", "-f", f"{path.resolve()},{PLUGIN_LOCUSTFILE}", "--list"]
+    cmd = [sys.executable, "-m", "locust", "-f", locustfiles_for(path), "--list"]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
     except subprocess.TimeoutExpired:

@@ -23,7 +23,7 @@ from typing import Any
 from agentload.errors import ConfigError, ExitCode
 from agentload.processes import die_with_parent, end_process
 from agentload.run.config import WorkerConfig
-from agentload.run.locust_plan import LOCUSTFILE, PLUGIN_LOCUSTFILE
+from agentload.run.locust_plan import locustfiles_for
 
 NEXT_RUN_WAIT_S = 60.0  # how long a worker waits for the phase's next Locust run
 
@@ -34,10 +34,7 @@ def worker_command(
     """The Locust worker command line of `agentload worker` (pure). Its plan check
     (:mod:`agentload.locust.remote`) writes joined/refused/closing to `state` and names this
     worker `worker_id` (<host>-<pid of agentload worker>: one id for all runs) with `pid`."""
-    if config.locustfile is not None:
-        files = f"{config.locustfile.resolve()},{PLUGIN_LOCUSTFILE}"
-    else:
-        files = str(LOCUSTFILE)
+    files = locustfiles_for(config.locustfile)
     cmd = [sys.executable, "-m", "locust", "-f", files, "--worker", "--loglevel", "INFO"]
     cmd += ["--master-host", config.master_host, "--master-port", str(config.master_port)]
     if config.api is not None:
