@@ -9,139 +9,40 @@ never raises on what the server sends. Dialects (``Stream.dialect``):
 - ``openai-chat``: SSE ``data: {chunk}`` lines ending with ``data: [DONE]``; a chunk with a
   non-empty ``choices[].delta.content`` is a token (a role-only chunk is not); the result is a
   rebuilt ``chat.completion`` so the plain call's checks apply to it;
-- ``events``: named SSE events: ``token_event`` (``{"text": ...}`` or plain text),
-  ``result_event`` (the result), ``error_event`` (``{"detail": ...}``); unnamed data is a token;
+- ``events``: named SSE events: ``token_event`` (``{"text": ...}`` or plain text; with
+  ``token_path``, only an event with non-empty text there), ``result_event`` (the last one is the
+  result), ``error_event`` (``{"detail": ...}``); unnamed data is a token;
 - ``ndjson``: one JSON object a line, text at ``token_path``; the line where ``done_path`` is
-  true ends it and is the result, with the assembled text at ``token_path``.
+  true ends it and is the result, with the assembled text at ``token_path``;
+- ``json-events``: unnamed SSE events of JSON objects (:mod:`agentload.apis.json_events`).
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any, Protocol
+from typing import Any
 
+from agentload.apis.json_events import JsonEventsReader
 from agentload.apis.jsonpath import get, set_path
-from agentload.apis.model import Stream
-
-
-class StreamReader(Protocol):
-    """What every dialect reader offers (see the module docstring)."""
-
-    first_token: float | None
-    last_token: float | None
-    token_times: list[float]
-    tokens: int
-    usage: dict[str, Any] | None
-    result: Any
-    error: str
-    length: int
-
-    @property
-    def text(self) -> str: ...
-
-    def feed(self, line: str, now: float) -> None: ...
-
-    def finish(self, now: float) -> None: ...
+from agentload.apis.request import Stream
+from agentload.apis.sse import BAD, Reader, SSEReader, StreamReader, error_detail, parse_json
 
 
 def make_reader(stream: Stream) -> StreamReader:
     """A fresh reader for one streamed answer in ``stream.dialect``."""
     if stream.dialect == "events":
-        return EventsReader(stream.token_event, stream.result_event, stream.error_event)
+        return EventsReader(
+            stream.token_event, stream.result_event, stream.error_event, stream.token_path
+        )
     if stream.dialect == "ndjson":
-        return NdjsonReader(stream.token_path, stream.done_path)
+        return NdjsonReader(stream.token_path or "message.content", stream.done_path or "done")
+    if stream.dialect == "json-events":
+        return JsonEventsReader(
+            stream.token_paths, stream.error_path, stream.done_path, stream.done_value
+        )
     return OpenAIChatReader()
 
 
-class _Reader:
-    """The state every dialect keeps; subclasses call ``_token`` and ``_fail``."""
-
-    __slots__ = (
-        "first_token",
-        "last_token",
-        "token_times",
-        "tokens",
-        "usage",
-        "result",
-        "error",
-        "length",
-        "_parts",
-    )
-
-    def __init__(self) -> None:
-        self.first_token: float | None = None
-        self.last_token: float | None = None
-        self.token_times: list[float] = []
-        self.tokens = 0
-        self.usage: dict[str, Any] | None = None
-        self.result: Any = None
-        self.error = ""
-        self.length = 0  # UTF-8 bytes fed, a newline a line
-        self._parts: list[str] = []
-
-    @property
-    def text(self) -> str:
-        """The content assembled from the tokens."""
-        return "".join(self._parts)
-
-    def _count(self, line: str) -> None:
-        self.length += (len(line) if line.isascii() else len(line.encode("utf-8", "replace"))) + 1
-
-    def _token(self, text: str, now: float) -> None:
-        if self.first_token is None:
-            self.first_token = now
-        self.last_token = now
-        self.token_times.append(now)
-        self.tokens += 1
-        if text:
-            self._parts.append(text)
-
-    def _fail(self, reason: str) -> None:
-        if not self.error:
-            self.error = reason
-
-
-class _SSEReader(_Reader):
-    """Server-sent events: ``event:`` and ``data:`` fields, a blank line ends an event whose
-    time is that of its first data line; ``:`` comments and other fields are ignored."""
-
-    __slots__ = ("_event", "_data", "_when")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._event = ""
-        self._data: str | None = None
-        self._when = 0.0
-
-    def feed(self, line: str, now: float) -> None:
-        """One line of the stream, without its newline, and when it arrived."""
-        self._count(line)
-        if line.startswith("data:"):
-            value = line[6:] if line.startswith("data: ") else line[5:]
-            if self._data is None:
-                self._data, self._when = value, now
-            else:
-                self._data += "\n" + value
-        elif not line or line == "\r":
-            self._flush()
-        elif line.startswith("event:"):
-            self._event = line[6:].strip()
-
-    def finish(self, now: float) -> None:
-        """The stream ended (an event not closed by a blank line still counts)."""
-        self._flush()
-
-    def _flush(self) -> None:
-        event, data = self._event, self._data
-        self._event, self._data = "", None
-        if data is not None:
-            self._dispatch(event, data.rstrip("\r"), self._when)
-
-    def _dispatch(self, event: str, data: str, when: float) -> None:
-        raise NotImplementedError
-
-
-class OpenAIChatReader(_SSEReader):
+class OpenAIChatReader(SSEReader):
     """OpenAI chat-completion chunks (see the module docstring)."""
 
     __slots__ = ("done", "_chunks", "_id", "_model", "_role", "_finish_reason")
@@ -168,14 +69,14 @@ class OpenAIChatReader(_SSEReader):
         if data == "[DONE]":
             self.done = True
             return
-        chunk = _json(data)
+        chunk = parse_json(data)
         if not isinstance(chunk, dict):
             self._fail(
-                "stream chunk is not JSON" if chunk is _BAD else "stream chunk is not an object"
+                "stream chunk is not JSON" if chunk is BAD else "stream chunk is not an object"
             )
             return
         if chunk.get("error"):
-            self._fail(f"stream error: {_detail(chunk['error'])}")
+            self._fail(f"stream error: {error_detail(chunk['error'])}")
             return
         self._chunks += 1
         self._id = chunk.get("id", self._id)
@@ -222,18 +123,23 @@ class OpenAIChatReader(_SSEReader):
         }
 
 
-class EventsReader(_SSEReader):
+class EventsReader(SSEReader):
     """Named SSE events: tokens, then one result or error event (see the module docstring)."""
 
-    __slots__ = ("_token_event", "_result_event", "_error_event")
+    __slots__ = ("_token_event", "_result_event", "_error_event", "_token_path")
 
     def __init__(
-        self, token_event: str = "token", result_event: str = "result", error_event: str = "error"
+        self,
+        token_event: str = "token",
+        result_event: str = "result",
+        error_event: str = "error",
+        token_path: str | None = None,
     ) -> None:
         super().__init__()
         self._token_event = token_event
         self._result_event = result_event
         self._error_event = error_event
+        self._token_path = token_path
 
     def finish(self, now: float) -> None:
         """A stream without a result nor an error event was cut short."""
@@ -243,15 +149,19 @@ class EventsReader(_SSEReader):
 
     def _dispatch(self, event: str, data: str, when: float) -> None:
         if event == self._token_event or (not event and data != "[DONE]"):
-            payload = _json(data)
-            if isinstance(payload, dict):
+            payload = parse_json(data)
+            if self._token_path is not None:  # a token only where the path holds text
+                text = get(payload, self._token_path) if payload is not BAD else None
+                if isinstance(text, str) and text:
+                    self._token(text, when)
+            elif isinstance(payload, dict):
                 text = payload.get("text")
                 self._token(text if isinstance(text, str) else "", when)
             else:
                 self._token(payload if isinstance(payload, str) else data, when)
         elif event == self._result_event:
-            payload = _json(data)
-            if payload is _BAD:
+            payload = parse_json(data)
+            if payload is BAD:
                 self._fail(f"{event} event is not JSON")
                 return
             self.result = payload
@@ -259,11 +169,11 @@ class EventsReader(_SSEReader):
             if isinstance(usage, dict):
                 self.usage = usage
         elif event == self._error_event:
-            payload = _json(data)
-            self._fail(f"stream error: {_detail(data if payload is _BAD else payload)}")
+            payload = parse_json(data)
+            self._fail(f"stream error: {error_detail(data if payload is BAD else payload)}")
 
 
-class NdjsonReader(_Reader):
+class NdjsonReader(Reader):
     """One JSON object a line, Ollama style (see the module docstring)."""
 
     __slots__ = ("done", "_token_path", "_done_path")
@@ -279,12 +189,12 @@ class NdjsonReader(_Reader):
         self._count(line)
         if self.done or not line or line.isspace():
             return
-        obj = _json(line)
+        obj = parse_json(line)
         if not isinstance(obj, dict):
-            self._fail("stream line is not JSON" if obj is _BAD else "stream line is not an object")
+            self._fail("stream line is not JSON" if obj is BAD else "stream line is not an object")
             return
         if obj.get("error"):
-            self._fail(f"stream error: {_detail(obj['error'])}")
+            self._fail(f"stream error: {error_detail(obj['error'])}")
             return
         text = get(obj, self._token_path)
         if isinstance(text, str) and text:
@@ -312,28 +222,3 @@ class NdjsonReader(_Reader):
             counts = {"prompt_tokens": "prompt_eval_count", "completion_tokens": "eval_count"}
             found = {ours: obj[theirs] for ours, theirs in counts.items() if theirs in obj}
             self.usage = found or None
-
-
-_BAD = object()
-
-
-def _json(data: str) -> Any:
-    """The JSON value of ``data``, or ``_BAD``."""
-    try:
-        return json.loads(data)
-    except (ValueError, RecursionError):
-        return _BAD
-
-
-def _detail(error: Any) -> str:
-    """The message of an error payload: its ``detail`` or ``message``, else the payload."""
-    if isinstance(error, dict):
-        for key in ("detail", "message"):
-            if error.get(key):
-                error = error[key]
-                break
-    try:
-        text = error if isinstance(error, str) else json.dumps(error, default=str)
-    except (ValueError, RecursionError):
-        text = "unreadable error payload"
-    return text if len(text) <= 200 else f"{text[:197]}..."

@@ -3,7 +3,8 @@
 Each check tests the value at its JSON path (``""``: the whole answer):
 
 - ``exists``: ``true`` passes when the value is there and not ``null``, ``false`` otherwise;
-- ``equals``: JSON equality (``true`` is not ``1``);
+- ``equals``: JSON equality (``true`` is not ``1``); ``not_equals``: its negation (a missing
+  value passes);
 - ``matches``: ``re.search`` in a string value;
 - ``min_items``: a list, object or string with at least N items;
 - ``python_parses``: ``true`` passes for a string ``ast.parse`` accepts, ``false`` otherwise;
@@ -13,7 +14,8 @@ Each check tests the value at its JSON path (``""``: the whole answer):
   before any load by calling :func:`load_function` on every judge).
 
 A failed check gives ``Verdict(check.outcome, check.reason or <automatic reason>)``, the
-automatic reason naming the path and the test (``choices.0.message.content: missing``).
+automatic reason naming the path and the test (``choices.0.message.content: missing``), followed
+by ``: <value>`` when the answer has a string or number at the check's ``detail`` path.
 :func:`judge` never raises on any answer. :func:`load_function` imports a function judge
 once (cached) and raises :class:`JudgeError` (a ``ValueError``) when it cannot::
 
@@ -32,7 +34,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from agentload.apis.jsonpath import MISSING, get
-from agentload.apis.model import Check
+from agentload.apis.request import Check
 from agentload.apis.verdicts import SUCCESS, Verdict
 
 JudgeFunction = Callable[[Any], object]
@@ -50,8 +52,22 @@ def judge(checks: Sequence[Check], answer: Any) -> Verdict:
         except RecursionError:
             failure = "too deeply nested"
         if failure is not None:
-            return Verdict(check.outcome, check.reason or f"{check.path or 'answer'}: {failure}")
+            reason = check.reason or f"{check.path or 'answer'}: {failure}"
+            return Verdict(check.outcome, reason + _detail(answer, check.detail))
     return SUCCESS
+
+
+def _detail(answer: Any, path: str) -> str:
+    """``": <value>"`` for the string or number at ``path`` of the answer (``""`` if none)."""
+    if not path:
+        return ""
+    value = get(answer, path)
+    if isinstance(value, list) and value:  # e.g. a list of content parts: the first one's text
+        value = value[0].get("text") if isinstance(value[0], dict) else value[0]
+    if isinstance(value, bool) or not isinstance(value, str | int | float) or value == "":
+        return ""
+    text = str(value)
+    return f": {text if len(text) <= 200 else text[:197] + '...'}"
 
 
 @cache
@@ -91,6 +107,8 @@ def _test(check: Check, value: Any) -> str | None:
         return f"present ({_show(value)}), expected absent"
     if check.function is not None:
         return _call(check.function, value)
+    if check.not_equals is not None and value is MISSING:
+        return None
     if value is MISSING:
         return "missing"
     if check.matches is not None:
@@ -99,6 +117,8 @@ def _test(check: Check, value: Any) -> str | None:
         return _count(check.min_items, value)
     if check.python_parses is not None:
         return _parses(check.python_parses, value)
+    if check.not_equals is not None:
+        return f"equals {_show(value)}" if _json_equal(value, check.not_equals) else None
     if not _json_equal(value, check.equals):
         return f"expected {_show(check.equals)}, got {_show(value)}"
     return None

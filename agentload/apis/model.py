@@ -17,11 +17,15 @@ An API description says *what* to send and how to judge the answer; the Locust u
     [[scenarios.NAME.success]]  path + one of exists, equals, matches, min_items,
                                 python_parses, function = "module:function"
     [scenarios.NAME.job]     id_path, poll, status_path, state lists, deadline, cancel
+    a session instead of one call: [[scenarios.NAME.steps]] (each a call: method, path, ...,
+    name, capture = {VAR = "json.path" | {header = "Name"}}), [[...setup]], [[...teardown]],
+    turns = N, [scenarios.NAME.conversation] user, answer
     [phases.PHASE]                           # the same overlay as a scenario config file
     weights, think_time, vars, stream_share, timeout_s, gates
 
 Templates (path, query, headers, body) take ``{name}`` from the dataset row, the scenario's
-``vars`` and the built-ins ``{model}`` and ``{unique}`` (a seeded 12-hex-digit request tag); a
+``vars`` and the built-ins ``{model}`` and ``{unique}`` (a seeded 12-hex-digit request tag); in
+a session also ``{turn}``, the captures of earlier steps and ``{messages}``/``{history}``; a
 string that is exactly ``"{name}"`` keeps the value's type (``max_tokens = "{max_tokens}"`` stays
 an integer). ``{{`` and ``}}`` are literal braces.
 """
@@ -35,9 +39,12 @@ from pydantic import Field, field_validator, model_validator
 
 from agentload.apis.base import StrictModel as _Model
 from agentload.apis.lengths import Synthetic
+from agentload.apis.request import Call
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
-METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+CALL_FIELDS = frozenset(Call.model_fields)
+SESSION_FIELDS = frozenset({"setup", "teardown", "turns", "conversation"})
 Weight = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 PositiveSeconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -84,145 +91,114 @@ class Readiness(_Model):
     status: int = Field(default=200, ge=100, le=599)
 
 
-class Check(_Model):
-    """One success check on the answer (a JSON object), at the JSON path ``path``
-    (dots and list indexes: ``choices.0.message.content``). Exactly one test:
-    ``exists``, ``equals``, ``matches`` (a regex, searched in the string), ``min_items``,
-    ``python_parses`` or ``function`` (``module:function`` taking the answer and returning
-    ``None``/``True`` for success or a reason string / ``False`` for failure). A failed check
-    gives ``outcome`` (``invalid`` by default; ``error`` marks a broken API contract, which is
-    also an HTTP failure of the entry) and ``reason``."""
+class Capture(_Model):
+    """Where a step finds a value for later steps: ``path``, a JSON path of the answer (what
+    the checks judge), or ``header``, a response header (case-insensitive). Exactly one."""
 
-    path: str = ""
-    exists: bool | None = None
-    equals: Any = None
-    matches: str | None = None
-    min_items: int | None = Field(default=None, ge=0)
-    python_parses: bool | None = None
-    function: str | None = None
-    outcome: Literal["invalid", "error"] = "invalid"
-    reason: str = ""
+    path: str | None = None
+    header: str | None = None
 
     @model_validator(mode="after")
-    def _one_test(self) -> Check:
-        tests = [
-            name
-            for name in ("exists", "equals", "matches", "min_items", "python_parses", "function")
-            if getattr(self, name) is not None
-        ]
-        if len(tests) != 1:
-            raise ValueError(
-                "expected exactly one of exists, equals, matches, min_items, python_parses, "
-                f"function; got {', '.join(tests) or 'none'}"
-            )
-        if self.matches is not None:
-            try:
-                re.compile(self.matches)
-            except re.error as exc:
-                raise ValueError(f"matches {self.matches!r} is not a regex: {exc}") from None
-        if self.function is not None and not re.match(r"^[\w.]+:[\w.]+$", self.function):
-            raise ValueError(f'function "{self.function}" must be in format "<module>:<function>"')
+    def _one_source(self) -> Capture:
+        if (self.path is None) == (self.header is None):
+            raise ValueError("expected exactly one of path (a JSON path) or header (a name)")
+        return self
+
+    def describe(self) -> str:
+        """``header Mcp-Session-Id`` or ``path thread_id``, for a reason."""
+        return f"header {self.header}" if self.header is not None else f"path {self.path!r}"
+
+
+class Step(Call):
+    """One request of a session (``setup``, ``steps`` or ``teardown``): a call, its ``name``
+    (default: its position) and the values it captures for the steps after it
+    (``VAR = "json.path"`` or ``VAR = { header = "Name" }``)."""
+
+    name: str = ""
+    capture: dict[str, Capture] = Field(default_factory=dict)
+
+    @field_validator("capture", mode="before")
+    @classmethod
+    def _capture_forms(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: {"path": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @field_validator("capture")
+    @classmethod
+    def _capture_names(cls, value: dict[str, Capture]) -> dict[str, Capture]:
+        for name in value:
+            if not VAR_NAME.match(name):
+                raise ValueError(f"capture name {name!r}: expected a template name ([A-Za-z_]\\w*)")
+        return value
+
+    @model_validator(mode="after")
+    def _has_path(self) -> Step:
+        if not self.path:
+            raise ValueError("a step needs a path, a template starting with /")
         return self
 
 
-class Stream(_Model):
-    """How a streamed call reads: ``dialect`` ``openai-chat`` (``choices[].delta.content``
-    chunks, ``[DONE]``, a usage chunk), ``events`` (named SSE events: ``token_event``,
-    ``result_event``, ``error_event``) or ``ndjson`` (one JSON object a line, text at
-    ``token_path``, last line where ``done_path`` is true). ``share`` of the scenario's calls are
-    streamed, with ``body`` merged into the request body (e.g. ``{stream = true}``)."""
+class Conversation(_Model):
+    """A chat carried across a session's turns: each turn adds ``user`` (a template) and the
+    reply found at ``answer`` (a JSON path of the answer of the turn's last step) to
+    ``{messages}`` (every message so far, this turn's user message last) and ``{history}``
+    (the earlier turns' only)."""
 
-    share: float = Field(default=1.0, ge=0, le=1)
-    dialect: Literal["openai-chat", "events", "ndjson"] = "openai-chat"
-    body: dict[str, Any] = Field(default_factory=dict)
-    token_event: str = "token"
-    result_event: str = "result"
-    error_event: str = "error"
-    token_path: str = "message.content"
-    done_path: str = "done"
+    user: str
+    answer: str
 
 
-class Cancel(_Model):
-    """The request that cancels a job past its deadline (``path`` a template with the id)."""
+class Scenario(Call):
+    """One kind of user task: a single call (``path`` and the call's fields), or a session of
+    ``steps`` with optional ``setup``, ``teardown``, ``turns`` and ``conversation`` (see the
+    module docstring for the template rules)."""
 
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "DELETE"
-    path: str
-
-
-class Job(_Model):
-    """An asynchronous job: the submit's answer carries an id at ``id_path``; ``poll`` (a path
-    template, the id bound to the name of ``id_path``'s last part, e.g. ``{job_id}``) is read
-    every ``interval_s`` growing by ``backoff`` up to ``max_interval_s`` (a ``Retry-After``
-    wins when longer) until the state at ``status_path`` is in one of the state lists, or the
-    ``deadline_s`` passes (then ``cancel``, and a ``timeout`` outcome). Success checks apply to
-    the final poll answer. A ``TTC <scenario>`` entry times submit to end."""
-
-    id_path: str
-    poll: str
-    poll_method: Literal["GET", "POST"] = "GET"
-    status_path: str = "status"
-    success_states: list[str] = Field(min_length=1)
-    failure_states: list[str] = Field(default_factory=list)
-    cancelled_states: list[str] = Field(default_factory=list)
-    error_path: str = "error"
-    deadline_s: PositiveSeconds = 120.0
-    interval_s: PositiveSeconds = 0.25
-    max_interval_s: PositiveSeconds = 4.0
-    backoff: float = Field(default=1.5, ge=1.0, le=10.0)
-    cancel: Cancel | None = None
-
-    @property
-    def id_name(self) -> str:
-        """The template name the id is bound to (``job_id`` for ``id_path = "job_id"``)."""
-        return self.id_path.split(".")[-1]
-
-
-class Scenario(_Model):
-    """One kind of call to the API (see the module docstring for the template rules)."""
-
-    method: str = "GET"
-    path: str
-    query: dict[str, Any] = Field(default_factory=dict)
-    headers: dict[str, str] = Field(default_factory=dict)
-    body: dict[str, Any] | list[Any] | None = None
     dataset: str = ""
     synthetic: Synthetic | None = None
     vars: dict[str, Any] = Field(default_factory=dict)
     weight: Weight = 1.0
     think_time: ThinkTime | None = None
-    timeout_s: PositiveSeconds = 60.0
-    expect_status: list[int] = Field(default_factory=lambda: [200])
-    response: Literal["json", "none"] = "json"
-    stream: Stream | None = None
-    success: list[Check] = Field(default_factory=list)
-    job: Job | None = None
+    steps: list[Step] | None = None
+    setup: list[Step] = Field(default_factory=list)
+    teardown: list[Step] = Field(default_factory=list)
+    turns: int = Field(default=1, ge=1, le=10_000)
+    conversation: Conversation | None = None
 
-    @field_validator("method")
+    @field_validator("steps")
     @classmethod
-    def _method(cls, value: str) -> str:
-        if value.upper() not in METHODS:
-            raise ValueError(f"one of {', '.join(METHODS)}")
-        return value.upper()
-
-    @field_validator("path")
-    @classmethod
-    def _path(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise ValueError("a path starting with /")
+    def _some_steps(cls, value: list[Step] | None) -> list[Step] | None:
+        if value is not None and not value:
+            raise ValueError("an empty list, expected at least one [[scenarios.NAME.steps]] table")
         return value
 
     @model_validator(mode="after")
-    def _job_or_stream(self) -> Scenario:
-        if self.job is not None and self.stream is not None:
-            raise ValueError("a scenario is a job or a stream, not both")
+    def _call_or_session(self) -> Scenario:
         if self.dataset and self.synthetic is not None:
             raise ValueError("dataset or synthetic, not both: a scenario's rows come from one")
+        if self.steps is None:
+            session_only = SESSION_FIELDS & self.model_fields_set
+            if session_only:
+                raise ValueError(f"{sorted(session_only)[0]} needs steps (a session)")
+            if not self.path:
+                raise ValueError("expected path (a single call) or steps (a session)")
+            return self
+        call_fields = CALL_FIELDS & self.model_fields_set
+        if call_fields:
+            field = sorted(call_fields)[0]
+            raise ValueError(f"{field} belongs in each step of a session, not in the scenario")
         return self
 
     @property
+    def session(self) -> bool:
+        """True for a session of steps."""
+        return self.steps is not None
+
+    @property
     def entry(self) -> str:
-        """The Locust entry of its (submit) request: ``POST /v1/things/{id}``."""
-        return f"{self.method} {self.path}"
+        """The Locust entry of its (first) request: ``POST /v1/things/{id}``; a session's first
+        step's."""
+        return self.steps[0].entry if self.steps else f"{self.method} {self.path}"
 
 
 class Overlay(_Model):

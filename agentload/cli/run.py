@@ -156,6 +156,15 @@ def run(
     model: Annotated[
         str | None, typer.Option(help="Model name for {model} in the description's templates.")
     ] = None,
+    var: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--var",
+            metavar="NAME=VALUE",
+            help="A template value of the description (repeatable), over its vars: what differs "
+            "between deployments, e.g. --var assistant_id=agent.",
+        ),
+    ] = None,
     entry: Annotated[
         str | None,
         typer.Option(
@@ -255,6 +264,7 @@ def run(
             scenario_config=scenario_config,
             api=api,
             model=model,
+            variables=_variables(var or []),
             entry=entry,
             rate=rate,
             arrival=arrival,
@@ -288,3 +298,14 @@ def _requests_cap(value: str) -> int:
 def _given_options() -> dict[str, Any]:
     """The options as typed on the command line (for summary meta)."""
     return {"argv": sys.argv[1:]}
+
+
+def _variables(given: list[str]) -> dict[str, str]:
+    """``--var NAME=VALUE`` options as a mapping (ConfigError for one without ``=``)."""
+    found: dict[str, str] = {}
+    for item in given:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"--var {item}: expected NAME=VALUE, e.g. --var assistant_id=agent")
+        found[name.strip()] = value
+    return found

@@ -66,6 +66,11 @@ def _add_options(parser: Any, **_kw: Any) -> None:
         help="Model name for {model} in the description's templates",
     )
     group.add_argument(
+        "--agentload-vars",
+        default="",
+        help='Template values over the description\'s vars, as JSON: {"NAME": "VALUE"}',
+    )
+    group.add_argument(
         "--agentload-slo",
         default="",
         help="Per-request SLOs in ms for goodput, e.g. ttft=500,tpot=50,e2e=10000 (off if empty)",

@@ -133,6 +133,7 @@ def master_plan(environment: Any, options: Any, settings: PluginSettings) -> dic
         "description": str(settings.plan.path),
         "scenario_config": str(scenario) if scenario else "",
         "model": model,
+        "vars": getattr(options, "agentload_vars", "") or "",
         "phase": phase,
         "slo": getattr(options, "agentload_slo", "") or "",
         "open_shape": os.environ.get("AGENTLOAD_SHAPE") if open_shape else None,

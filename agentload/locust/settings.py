@@ -9,6 +9,7 @@ its options (the shipped locustfile makes its user classes at import).
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import sys
@@ -17,6 +18,7 @@ from itertools import count
 from typing import Any
 
 from agentload.apis.load import DEFAULT_API, load_description
+from agentload.errors import ConfigError
 from agentload.locust import llm_metrics
 from agentload.metrics.slo import from_option
 from agentload.scenarios.arrivals import OpenModelPlan, resolve_plan
@@ -85,6 +87,7 @@ def load_settings(options: Any, open_shape_json: str | None) -> PluginSettings:
         phase=getattr(options, "agentload_phase", "") or None,
         scenario_config=scenario_config,
         model=getattr(options, "model", "") or None,
+        variables=_variables(getattr(options, "agentload_vars", "") or ""),
     )
     open_cfg = plan.open_model
     if not open_cfg.scenario:
@@ -100,3 +103,16 @@ def use_settings(new: PluginSettings, slo: str) -> None:
     global _settings
     _settings = new
     llm_metrics.configure(from_option(slo))
+
+
+def _variables(option: str) -> dict[str, str]:
+    """``--agentload-vars`` JSON as a mapping of names to text (ConfigError otherwise)."""
+    if not option:
+        return {}
+    try:
+        given = json.loads(option)
+    except ValueError:
+        given = None
+    if not isinstance(given, dict) or not all(isinstance(v, str) for v in given.values()):
+        raise ConfigError(f'--agentload-vars {option}: expected a JSON object {{"NAME": "VALUE"}}')
+    return given

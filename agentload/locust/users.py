@@ -17,10 +17,11 @@ from typing import Any
 
 from agentload.apis.model import ThinkTime
 from agentload.locust import llm_metrics, request_log
-from agentload.locust.calls import run_scenario
 from agentload.locust.entries import fire
 from agentload.locust.open_model import shared_clock
+from agentload.locust.sessions import OPEN, tear_down
 from agentload.locust.settings import settings, user_rng
+from agentload.locust.tasks import run_scenario
 from agentload.scenarios.plan import RunScenario, user_class_name
 
 
@@ -42,9 +43,15 @@ class AgentUser(FastHttpUser):
         return self.rng.uniform(self._think.min_s, self._think.max_s)
 
     def call(self, scenario: RunScenario, started_at: float | None = None) -> None:
-        """One call of ``scenario``; its think time follows."""
+        """One task of ``scenario`` (a call or a session); its think time follows."""
         self._think = scenario.think_time
         run_scenario(self, scenario, started_at)
+
+    def on_stop(self) -> None:
+        """A session the run's end cut off is torn down (delete the thread, end the session)."""
+        session = getattr(self, OPEN, None)
+        if session is not None:
+            tear_down(self, session)
 
 
 class MixedAgentUser(AgentUser):
@@ -72,9 +79,9 @@ class OpenModelUser(AgentUser):
         scenario = self.plan.scenarios[self.open_plan.scenario]
         for lag in dropped:  # arrivals given up count as failures of the entry
             reason = f"arrival dropped: {lag:.2f}s late (max_lag_s {self.open_plan.max_lag_s:g})"
-            fire(self, scenario.spec.method, scenario.spec.path, lag * 1000, reason)
-            entry = f"{scenario.spec.method} {scenario.spec.path}"
-            request_log.dropped(scenario.name, entry, lag, reason)
+            method, path = scenario.entry.split(" ", 1)
+            fire(self, method, path, lag * 1000, reason)
+            request_log.dropped(scenario.name, scenario.entry, lag, reason)
             llm_metrics.count_goodput(scenario.name, False, lag * 1000, None)
         if started_at is None:  # the schedule is over: nothing more to send
             raise StopUser()

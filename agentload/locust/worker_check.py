@@ -73,6 +73,7 @@ class WorkerCheck:
         options.scenario_config = mine
         options.model = getattr(options, "model", "") or master.get("model") or ""
         options.agentload_phase = master.get("phase") or ""
+        options.agentload_vars = master.get("vars") or ""  # the master's, like the phase
         names = {
             "description": f"this worker: {getattr(options, 'api', '') or 'default'}, "
             f"master: {master.get('description')}",

@@ -46,6 +46,7 @@ class RunConfig:
     scenario_config: Path | None = None
     api: str | None = None
     model: str | None = None
+    variables: dict[str, str] = field(default_factory=dict)
     entry: str | None = None
     rate: float | None = None
     arrival: str | None = None

@@ -52,6 +52,7 @@ class LocustPlan:
     api: Path | None = None
     phase: str = ""
     model: str = ""
+    variables: dict[str, str] = field(default_factory=dict)
     slo: str = ""
     locustfile: Path | None = None
     extra_args: tuple[str, ...] = ()
@@ -115,6 +116,8 @@ def build_commands(plan: LocustPlan) -> Commands:
         shared += ["--agentload-phase", plan.phase]
     if plan.model:
         shared += ["--model", plan.model]
+    if plan.variables:
+        shared += ["--agentload-vars", json.dumps(plan.variables)]
     if plan.slo:
         shared += ["--agentload-slo", plan.slo]
     out_dir = plan.out_dir.absolute()  # Locust runs in the user's folder: every path absolute

@@ -127,7 +127,7 @@ class Orchestrator:
             scenario_config = load_scenario_config(scenario_config_path(profile))
             self.api_plan = resolve(
                 description, path, phase=profile.phase, scenario_config=scenario_config,
-                model=cfg.model,
+                model=cfg.model, variables=cfg.variables,
             )  # fmt: skip
             self.api_plan.auth_headers()  # a missing secret stops here
             entry = entry or (profile.stress.entry if profile.stress else None)

@@ -16,19 +16,20 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from agentload.apis.judges import JudgeError, load_function
-from agentload.apis.model import Description, Job, Overlay, Scenario, ThinkTime, check_overlay
-from agentload.apis.templates import names
+from agentload.apis.model import Description, Overlay, Scenario, Step, ThinkTime, check_overlay
+from agentload.apis.request import Call, Job
 from agentload.errors import ConfigError
 from agentload.scenarios.config import OpenModel, ScenarioConfig
 from agentload.scenarios.datasets import Dataset, DatasetError, load_dataset
+from agentload.scenarios.names import BUILTINS, NameProblem, check_call, check_session, parse_vars
 from agentload.scenarios.synthetic import SyntheticDataset, SyntheticError, load_synthetic
 from agentload.stock.lookup import find
 
-BUILTINS = frozenset({"model", "unique"})
 DEFAULT_THINK = ThinkTime()
+C = TypeVar("C", bound=Call)
 
 
 class PlanError(ConfigError):
@@ -71,6 +72,7 @@ class ApiPlan:
     model: str = ""
     gates: tuple[str, ...] = ()
     open_model: OpenModel = field(default_factory=OpenModel)
+    variables: Mapping[str, Any] = field(default_factory=dict)
 
     def weights(self) -> dict[str, float]:
         return {name: sc.weight for name, sc in self.scenarios.items()}
@@ -125,8 +127,10 @@ def resolve(
     phase: str | None = None,
     scenario_config: ScenarioConfig | None = None,
     model: str | None = None,
+    variables: Mapping[str, str] | None = None,
 ) -> ApiPlan:
-    """The run's scenarios (see the module docstring); PlanError naming file and field."""
+    """The run's scenarios (see the module docstring); PlanError naming file and field.
+    ``variables`` (``--var NAME=VALUE``) override every scenario's ``vars``."""
     overlays: list[Overlay] = []
     if phase and phase in description.phases:
         overlays.append(description.phases[phase])
@@ -137,8 +141,12 @@ def resolve(
             raise PlanError(f"{scenario_config.path}: {exc} (of {path.name})") from None
         overlays.append(scenario_config.file)
     model_name = model or description.model
+    try:
+        given = parse_vars(variables or {}, description)
+    except ValueError as exc:
+        raise PlanError(f"{exc} (in {path})") from None
     scenarios = {
-        name: _run_scenario(name, spec, overlays, path)
+        name: _run_scenario(name, spec, overlays, path, given)
         for name, spec in description.scenarios.items()
     }
     if not any(sc.weight > 0 for sc in scenarios.values()):
@@ -153,16 +161,18 @@ def resolve(
             f'{scenario_config.path if scenario_config else path}: field "open_model.scenario": '
             f"unknown scenario {open_model.scenario!r}, expected one of {', '.join(scenarios)}"
         )
-    return ApiPlan(description, path, scenarios, seed, model_name, tuple(gates), open_model)
+    return ApiPlan(description, path, scenarios, seed, model_name, tuple(gates), open_model, given)
 
 
-def _run_scenario(name: str, spec: Scenario, overlays: list[Overlay], path: Path) -> RunScenario:
+def _run_scenario(
+    name: str, spec: Scenario, overlays: list[Overlay], path: Path, given: Mapping[str, Any]
+) -> RunScenario:
     weight = spec.weight
     think = spec.think_time or DEFAULT_THINK
     values = dict(spec.vars)
     share = spec.stream.share if spec.stream is not None else 0.0
-    timeout = spec.timeout_s
-    job = spec.job
+    timeout: float | None = None
+    deadline: float | None = None
     for overlay in overlays:
         if overlay.weights is not None:
             weight = overlay.weights.get(name, 0.0)
@@ -170,12 +180,34 @@ def _run_scenario(name: str, spec: Scenario, overlays: list[Overlay], path: Path
         values.update(overlay.vars)
         share = overlay.stream_share.get(name, share)
         timeout = overlay.timeout_s.get(name, timeout)
-        if job is not None and name in overlay.deadline_s:
-            job = job.model_copy(update={"deadline_s": overlay.deadline_s[name]})
+        deadline = overlay.deadline_s.get(name, deadline)
+    values.update(given)
     if spec.stream is None:
         share = 0.0
+    spec = _with_limits(spec, timeout, deadline)
+    job = spec.job
+    longest = max([spec.timeout_s] + [step.timeout_s for step in _steps(spec)])
     dataset = _dataset(spec, name, path)  # every scenario: its user class may be picked
-    return RunScenario(name, spec, weight, think, values, share, timeout, job, dataset)
+    return RunScenario(name, spec, weight, think, values, share, longest, job, dataset)
+
+
+def _steps(spec: Scenario) -> list[Step]:
+    return [*spec.setup, *(spec.steps or []), *spec.teardown]
+
+
+def _with_limits(spec: Scenario, timeout: float | None, deadline: float | None) -> Scenario:
+    """``spec`` with an overlay's ``timeout_s`` and job ``deadline_s`` on its call or steps."""
+
+    def limited(call: C) -> C:
+        update: dict[str, Any] = {} if timeout is None else {"timeout_s": timeout}
+        if deadline is not None and call.job is not None:
+            update["job"] = call.job.model_copy(update={"deadline_s": deadline})
+        return call.model_copy(update=update) if update else call
+
+    if spec.steps is None:
+        return limited(spec)
+    groups = {g: [limited(s) for s in getattr(spec, g)] for g in ("setup", "steps", "teardown")}
+    return spec.model_copy(update=groups)
 
 
 def _dataset(spec: Scenario, name: str, path: Path) -> Dataset | SyntheticDataset | None:
@@ -201,51 +233,34 @@ def _dataset(spec: Scenario, name: str, path: Path) -> Dataset | SyntheticDatase
 
 
 def _check_templates(sc: RunScenario, path: Path, model: str) -> None:
-    """Every template name must come from the dataset, the vars or the built-ins."""
+    """Every template name must have a value when it is filled (:mod:`.names`); every function
+    judge must import."""
     available = set(sc.vars) | BUILTINS | (sc.dataset.fields if sc.dataset else set())
-    spec = sc.spec
-    parts: dict[str, Any] = {
-        "path": spec.path,
-        "query": spec.query,
-        "headers": spec.headers,
-        "body": spec.body,
-    }
-    if spec.stream is not None:
-        parts["stream.body"] = spec.stream.body
-        if spec.stream.body and not isinstance(spec.body, dict):
-            raise PlanError(
-                f'{path}: field "scenarios.{sc.name}.stream.body": the scenario\'s body must be '
-                "a table to merge it into"
-            )
-    if spec.job is not None:
-        with_id = available | {spec.job.id_name}
-        job_parts = {"job.poll": spec.job.poll}
-        if spec.job.cancel is not None:
-            job_parts["job.cancel.path"] = spec.job.cancel.path
-        for where, template in job_parts.items():
-            _known(names(template), with_id, path, f"scenarios.{sc.name}.{where}")
-    for number, check in enumerate(spec.success):
-        if check.function is not None:
+    spec, where = sc.spec, f"scenarios.{sc.name}"
+    try:
+        if spec.steps is None:
+            used = check_call(spec, available, where)
+        else:
+            used = check_session(spec, available, where)
+    except NameProblem as exc:
+        raise PlanError(f'{path}: field "{exc.field}": {exc}') from None
+    if "model" in used and not model:
+        raise PlanError(
+            f'{path}: field "{where}": uses {{model}} but no model is set, expected '
+            'model = "..." in the description or --model NAME'
+        )
+    calls = [("", spec)] if spec.steps is None else [
+        (f"{group}.{i}.", step)
+        for group in ("setup", "steps", "teardown")
+        for i, step in enumerate(getattr(spec, group))
+    ]  # fmt: skip
+    for prefix, call in calls:
+        for number, check in enumerate(call.success):
+            if check.function is None:
+                continue
             try:
                 load_function(check.function)
             except JudgeError as exc:
                 raise PlanError(
-                    f'{path}: field "scenarios.{sc.name}.success.{number}.function": {exc}'
+                    f'{path}: field "{where}.{prefix}success.{number}.function": {exc}'
                 ) from None
-    for where, template in parts.items():
-        used = names(template)
-        _known(used, available, path, f"scenarios.{sc.name}.{where}")
-        if "model" in used and not model:
-            raise PlanError(
-                f'{path}: field "scenarios.{sc.name}.{where}": uses {{model}} but no model is '
-                'set, expected model = "..." in the description or --model NAME'
-            )
-
-
-def _known(used: set[str], available: set[str], path: Path, where: str) -> None:
-    unknown = sorted(used - available)
-    if unknown:
-        raise PlanError(
-            f'{path}: field "{where}": unknown template name {unknown[0]!r}, expected one of '
-            f"{', '.join(sorted(available))} (dataset fields, vars, model, unique)"
-        )

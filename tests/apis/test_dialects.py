@@ -13,7 +13,7 @@ from agentload.apis.dialects import (
     make_reader,
 )
 from agentload.apis.judges import judge
-from agentload.apis.model import Check, Stream
+from agentload.apis.request import Check, Stream
 
 
 def _read(reader: StreamReader, lines: list[tuple[str, float]], end: float = 9.0) -> StreamReader:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from agentload.apis.judges import JudgeError, judge, load_function, python_parses
-from agentload.apis.model import Check
+from agentload.apis.request import Check
 from agentload.apis.verdicts import SUCCESS, Verdict
 
 PLUGIN = "tests.apis.judge_plugin"

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from agentload.apis.dialects import make_reader
 from agentload.apis.jsonpath import get
 from agentload.apis.judges import judge
-from agentload.apis.model import Check, Stream
+from agentload.apis.request import Check, Stream
 
 KEYS = ["choices", "0", "message", "content", "delta", "usage", "error", "text", "done", "x"]
 JSON = st.recursive(

@@ -78,12 +78,12 @@ JOB_STATES = textwrap.dedent(
     import json, sys
     from agentload.apis.load import load_description
     from agentload.scenarios.plan import resolve
-    from agentload.locust.calls import _terminal
+    from agentload.locust.jobs import _terminal
 
     research = resolve(*load_description("agent-v1")).scenarios["research"]
     verdicts = {}
     for answer in json.loads(sys.argv[1]):
-        verdict = _terminal(research, research.job, answer, answer["status"])
+        verdict = _terminal(research.spec, research.job, answer, answer["status"])
         verdicts[answer["status"]] = None if verdict is None else [verdict.outcome, verdict.reason]
     print(json.dumps(verdicts))
     """
