@@ -3,7 +3,8 @@
 ``run_job(user, name, call, values)`` sends the submit request, takes the job id at
 ``id_path``, then polls with backoff honouring ``Retry-After`` until a terminal state or the
 deadline (then cancel). The poll and cancel templates may use every value of the call (a
-session's captures too) and the id, under the name of ``id_path``'s last part.
+session's captures too) and the id, under the name of ``id_path``'s last part; they carry the
+submit's headers (a session's header, say).
 """
 
 from __future__ import annotations
@@ -49,19 +50,26 @@ def run_job(user: Any, call: Call, job: Job, values: dict[str, Any]) -> JobEnd:
     if not verdict.ok:
         return JobEnd(verdict, None, headers, None)
     values = {**values, job.id_name: job_id}
-    verdict, last = _follow(user, call, job, values, time.perf_counter() + job.deadline_s)
+    sent = {k: str(v) for k, v in fill(call.headers, values).items()} if call.headers else {}
+    deadline = time.perf_counter() + job.deadline_s
+    verdict, last = _follow(user, call, job, values, sent, deadline)
     return JobEnd(verdict, last, headers, job_id)
 
 
 def _follow(
-    user: Any, call: Call, job: Job, values: dict[str, Any], deadline: float
+    user: Any,
+    call: Call,
+    job: Job,
+    values: dict[str, Any],
+    headers: dict[str, str],
+    deadline: float,
 ) -> tuple[Verdict, Any]:
     """Poll until a terminal state, a hard error or the deadline (then cancel)."""
     delay = job.interval_s
     state: Any = "unknown"
     while True:
         gevent.sleep(max(0.0, min(delay, deadline - time.perf_counter())))
-        answer, retry_after = _poll(user, job, values)
+        answer, retry_after = _poll(user, job, values, headers)
         if answer is not None:
             state = jsonpath.get(answer, job.status_path)
             verdict = _terminal(call, job, answer, state)
@@ -72,7 +80,8 @@ def _follow(
         if time.perf_counter() >= deadline:
             if job.cancel is not None:
                 path = str(fill(job.cancel.path, values))
-                user.client.request(job.cancel.method, path, name=job.cancel.path)
+                cancel = job.cancel
+                user.client.request(cancel.method, path, name=cancel.path, headers=headers)
             shown = state if isinstance(state, str | int | float) else "unknown"
             reason = f"job still {shown} after its {job.deadline_s:g}s deadline"
             return Verdict("timeout", reason), answer
@@ -92,10 +101,12 @@ def _terminal(call: Call, job: Job, answer: Any, state: Any) -> Verdict | None:
     return None
 
 
-def _poll(user: Any, job: Job, values: dict[str, Any]) -> tuple[Any, float | None]:
+def _poll(
+    user: Any, job: Job, values: dict[str, Any], headers: dict[str, str]
+) -> tuple[Any, float | None]:
     """One poll: the answer (or None) and the server's ``Retry-After`` in seconds (or None)."""
     path = str(fill(job.poll, values))
-    args: dict[str, Any] = {"name": job.poll, "catch_response": True}
+    args: dict[str, Any] = {"name": job.poll, "catch_response": True, "headers": headers}
     if job.poll_body is not None:
         args["json"] = fill(job.poll_body, values)
     with user.client.request(job.poll_method, path, **args) as resp:
