@@ -198,7 +198,7 @@ class Scenario(Call):
     def entry(self) -> str:
         """The Locust entry of its (first) request: ``POST /v1/things/{id}``; a session's first
         step's."""
-        return self.steps[0].entry if self.steps else f"{self.method} {self.path}"
+        return self.steps[0].entry if self.steps else super().entry
 
 
 class Overlay(_Model):

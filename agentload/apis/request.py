@@ -19,6 +19,8 @@ CHECK_TESTS = (
     "exists", "equals", "not_equals", "matches", "min_items", "python_parses", "function",
 )  # fmt: skip
 PositiveSeconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+DEFAULT_IDLE_S = 30.0
+DEFAULT_MAX_BODY = 4 * 1024 * 1024
 
 
 class Check(_Model):
@@ -130,14 +132,23 @@ class Job(_Model):
 
 class Call(_Model):
     """One request and how its answer is judged (a single-call scenario, or a session's step).
-    ``path`` is a template starting with ``/``; with the method it names the Locust entry."""
+    ``path`` is a template starting with ``/``; with the method it names the Locust entry
+    (``entry_name`` instead of the path when several calls share one path, e.g. JSON-RPC).
+    ``timeout_s`` caps the whole call, first byte to last; a stream also ends when no data comes
+    for ``idle_timeout_s`` (default 30 s, at most ``timeout_s``); a body (a stream's total) over
+    ``max_body_bytes`` is not read further. A 3xx answer is not followed unless
+    ``follow_redirects`` (then only to the same origin)."""
 
     method: str = "GET"
     path: str = ""
+    entry_name: str = ""
     query: dict[str, Any] = Field(default_factory=dict)
     headers: dict[str, str] = Field(default_factory=dict)
     body: dict[str, Any] | list[Any] | None = None
     timeout_s: PositiveSeconds = 60.0
+    idle_timeout_s: PositiveSeconds | None = None
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY, ge=1)
+    follow_redirects: bool = False
     expect_status: list[int] = Field(default_factory=lambda: [200])
     response: Literal["json", "none"] = "json"
     stream: Stream | None = None
@@ -167,4 +178,9 @@ class Call(_Model):
     @property
     def entry(self) -> str:
         """The Locust entry of its (submit) request: ``POST /v1/things/{id}``."""
-        return f"{self.method} {self.path}"
+        return f"{self.method} {self.entry_name or self.path}"
+
+    @property
+    def idle_s(self) -> float:
+        """A stream's idle limit: ``idle_timeout_s``, else 30 s, never over ``timeout_s``."""
+        return min(self.idle_timeout_s or DEFAULT_IDLE_S, self.timeout_s)

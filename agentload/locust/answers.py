@@ -8,6 +8,7 @@ failed where it must) and the JSON the checks judged.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,11 +28,17 @@ def url_of(call: Call, values: dict[str, Any]) -> str:
     return url
 
 
-def send_args(call: Call, values: dict[str, Any]) -> dict[str, Any]:
-    """Locust's request arguments: the entry (the path template), headers and JSON body."""
-    args: dict[str, Any] = {"name": call.path, "catch_response": True}
+def send_args(call: Call, values: dict[str, Any], base: Mapping[str, str]) -> dict[str, Any]:
+    """Locust's request arguments: the entry's name (the path template, or ``entry_name``),
+    headers (``base``, the description's, then the call's) and JSON body. The headers go with
+    each request, so that they win over Locust's own (``Accept: application/json`` with a JSON
+    body)."""
+    args: dict[str, Any] = {"name": call.entry_name or call.path, "catch_response": True}
     if call.headers:
-        args["headers"] = {k: str(v) for k, v in fill(call.headers, values).items()}
+        filled = {k: str(v) for k, v in fill(call.headers, values).items()}
+        args["headers"] = {**base, **filled}
+    elif base:
+        args["headers"] = dict(base)
     if call.body is not None:
         args["json"] = fill(call.body, values)
     return args
@@ -60,6 +67,10 @@ def judge_answer(resp: Any, call: Call, checks: bool = True) -> tuple[Verdict, A
         return verdict, None
     if call.response == "none":
         return SUCCESS, None
+    if not resp.content:
+        verdict = Verdict("error", "empty answer, expected JSON")
+        resp.failure(verdict.reason)
+        return verdict, None
     answer = read_json(resp)
     if answer is BAD:
         verdict = Verdict(

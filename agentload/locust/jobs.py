@@ -40,7 +40,8 @@ class JobEnd:
 
 def run_job(user: Any, call: Call, job: Job, values: dict[str, Any]) -> JobEnd:
     """Submit ``call`` and follow its job to the end (see the module docstring)."""
-    with user.client.request(call.method, url_of(call, values), **send_args(call, values)) as resp:
+    args = {**send_args(call, values, user.default_headers), "allow_redirects": False}
+    with user.client.request(call.method, url_of(call, values), **args) as resp:
         verdict, answer = judge_answer(resp, call, checks=False)
         headers = resp.headers
         job_id = jsonpath.get(answer, job.id_path) if answer is not None else None
@@ -50,7 +51,7 @@ def run_job(user: Any, call: Call, job: Job, values: dict[str, Any]) -> JobEnd:
     if not verdict.ok:
         return JobEnd(verdict, None, headers, None)
     values = {**values, job.id_name: job_id}
-    sent = {k: str(v) for k, v in fill(call.headers, values).items()} if call.headers else {}
+    sent = args.get("headers") or {}
     deadline = time.perf_counter() + job.deadline_s
     verdict, last = _follow(user, call, job, values, sent, deadline)
     return JobEnd(verdict, last, headers, job_id)
@@ -107,6 +108,7 @@ def _poll(
     """One poll: the answer (or None) and the server's ``Retry-After`` in seconds (or None)."""
     path = str(fill(job.poll, values))
     args: dict[str, Any] = {"name": job.poll, "catch_response": True, "headers": headers}
+    args["allow_redirects"] = False
     if job.poll_body is not None:
         args["json"] = fill(job.poll_body, values)
     with user.client.request(job.poll_method, path, **args) as resp:
