@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from gevent import Timeout
+
 from agentload.apis.dialects import make_reader
 from agentload.apis.judges import judge
 from agentload.apis.request import Call
@@ -32,10 +34,12 @@ from agentload.locust import llm_metrics
 from agentload.locust.answers import judge_answer, send_args, url_of
 from agentload.locust.entries import failure_verdict, fire
 from agentload.locust.jobs import run_job
+from agentload.locust.reading import Cut, Limits, read_body, read_lines
 from agentload.locust.window import track
 from agentload.metrics.llm import StreamMetrics, stream_metrics
 
 _STREAM_ACCEPT = {"ndjson": "application/x-ndjson"}
+_NO_REDIRECT = {"allow_redirects": False}  # a 3xx is judged by its status
 
 
 @dataclass(frozen=True)
@@ -69,36 +73,82 @@ def send_call(
         return Answered(end.verdict, end.answer, end.headers, job_id=end.job_id)
     if stream and call.stream is not None:
         return _stream(user, name, call, values, started_at)
-    with user.client.request(call.method, url_of(call, values), **send_args(call, values)) as resp:
-        verdict, answer = judge_answer(resp, call)
-        if started_at is not None:
-            resp.request_meta["response_time"] = (time.perf_counter() - started_at) * 1000
-        return Answered(verdict, answer, resp.headers)
+    return _plain(user, call, values, started_at)
+
+
+def _limits(call: Call) -> Limits:
+    """The call's limits, its deadline started now."""
+    deadline = Timeout(call.timeout_s)
+    deadline.start()
+    return Limits(deadline, call.timeout_s, call.idle_s, call.max_body_bytes)
+
+
+def _plain(user: Any, call: Call, values: dict[str, Any], started_at: float | None) -> Answered:
+    """A plain request; its body read whole within the limits, then judged."""
+    limits = _limits(call)
+    started = started_at if started_at is not None else time.perf_counter()
+    url, args = url_of(call, values), send_args(call, values, user.default_headers)
+    try:
+        with user.client.request(call.method, url, stream=True, **args, **_NO_REDIRECT) as resp:
+            cut = _read_whole(resp, call, limits)
+            if cut is not None:
+                verdict, answer = Verdict(cut.outcome, cut.reason), None
+                resp.failure(cut.reason)
+            else:
+                verdict, answer = judge_answer(resp, call)
+            resp.request_meta["response_time"] = (time.perf_counter() - started) * 1000
+            if cut is None and resp.status_code:
+                resp.request_meta["response_length"] = len(resp.content or b"")
+            return Answered(verdict, answer, resp.headers)
+    finally:
+        limits.deadline.cancel()
+
+
+def _read_whole(resp: Any, call: Call, limits: Limits) -> Cut | None:
+    """Read a plain answer's body within the limits; the :class:`Cut` if it was not."""
+    error = getattr(resp, "error", None)
+    if resp.status_code == 0 and error is not None:
+        return limits.cut_by(error)  # the deadline passed before the answer began
+    if resp.status_code not in call.expect_status or resp._response is None:
+        return None  # judged on its status: the body is not read
+    try:
+        read_body(resp._response, limits)
+    except Cut as cut:
+        return cut
+    return None
 
 
 def _stream(
     user: Any, name: str, call: Call, values: dict[str, Any], started_at: float | None
 ) -> Answered:
     assert call.stream is not None
-    args = send_args(call, values)
+    args = send_args(call, values, user.default_headers)
     if call.stream.body:
         args["json"] = {**args.get("json", {}), **fill(call.stream.body, values)}
     accept = _STREAM_ACCEPT.get(call.stream.dialect, "text/event-stream")
     args["headers"] = {**args.get("headers", {}), "Accept": accept, "Accept-Encoding": "identity"}
     reader = make_reader(call.stream)
     started = started_at if started_at is not None else time.perf_counter()
-    with user.client.request(call.method, url_of(call, values), stream=True, **args) as resp:
-        if resp.status_code in call.expect_status:
-            with track():  # a user killed mid-stream counts as cut off
-                _read(resp, reader)
-        ended = time.perf_counter()
-        resp.request_meta["response_time"] = (ended - started) * 1000
-        resp.request_meta["response_length"] = reader.length
-        verdict = _stream_verdict(resp, call, reader)
-        failed = verdict.outcome in ("error", "rejected", "timeout")
-        if failed:
-            resp.failure(verdict.reason)
-        headers = resp.headers
+    limits = _limits(call)
+    url = url_of(call, values)
+    try:
+        with user.client.request(call.method, url, stream=True, **args, **_NO_REDIRECT) as resp:
+            cut = _read_whole(resp, call, limits) if resp.status_code == 0 else None
+            if cut is None and resp.status_code in call.expect_status:
+                with track():  # a user killed mid-stream counts as cut off
+                    cut = _read(resp, reader, limits)
+            ended = time.perf_counter()
+            resp.request_meta["response_time"] = (ended - started) * 1000
+            resp.request_meta["response_length"] = reader.length
+            verdict = (
+                Verdict(cut.outcome, cut.reason) if cut else _stream_verdict(resp, call, reader)
+            )
+            failed = verdict.outcome in ("error", "rejected", "timeout")
+            if failed:
+                resp.failure(verdict.reason)
+            headers = resp.headers
+    finally:
+        limits.deadline.cancel()
     if reader.first_token is None:
         return Answered(verdict, reader.result, headers)
     metrics = stream_metrics(started, ended, reader.token_times, reader.tokens, reader.usage)
@@ -110,18 +160,17 @@ def _stream(
     return Answered(verdict, reader.result, headers, metrics)
 
 
-def _read(resp: Any, reader: StreamReader) -> None:
-    """Feed the stream to ``reader`` line by line as the lines arrive (it counts the bytes)."""
-    raw = resp._response  # geventhttpclient's response: readline returns as soon as a line is in
+def _read(resp: Any, reader: StreamReader, limits: Limits) -> Cut | None:
+    """Feed the stream to ``reader`` line by line as the lines arrive (it counts the bytes);
+    the :class:`Cut` that ended it early, if one did."""
     try:
-        while True:
-            line = raw.readline(b"\n")
-            if not line:
-                break
-            reader.feed(line.decode("utf-8", "replace").rstrip("\r\n"), time.perf_counter())
-    except (OSError, ValueError) as exc:
-        reader.error = reader.error or f"stream broken: {type(exc).__name__}"
+        for line, when in read_lines(resp._response, limits):
+            reader.feed(line.decode("utf-8", "replace").rstrip("\r\n"), when)
+    except Cut as cut:
+        reader.finish(time.perf_counter())
+        return cut
     reader.finish(time.perf_counter())
+    return None
 
 
 def _stream_verdict(resp: Any, call: Call, reader: StreamReader) -> Verdict:

@@ -138,8 +138,8 @@ def described_names(description: Description) -> set[str]:
 
 
 def parse_vars(given: Mapping[str, str], description: Description) -> dict[str, Any]:
-    """``--var NAME=VALUE`` values, typed like the description's default for NAME (a number or
-    boolean default: VALUE is JSON). ValueError naming the option otherwise."""
+    """``--var NAME=VALUE`` values, typed like the description's default for NAME (a number,
+    boolean, table or list default: VALUE is JSON). ValueError naming the option otherwise."""
     known = described_names(description)
     defaults: dict[str, Any] = {}
     for scenario in description.scenarios.values():
@@ -152,7 +152,7 @@ def parse_vars(given: Mapping[str, str], description: Description) -> dict[str, 
                 f"{', '.join(sorted(known)) or 'none (the description has no template names)'}"
             )
         default = defaults.get(name)
-        if isinstance(default, bool | int | float) and not isinstance(default, str):
+        if isinstance(default, bool | int | float | dict | list) and not isinstance(default, str):
             try:
                 value = json.loads(text)
             except ValueError:
@@ -160,7 +160,12 @@ def parse_vars(given: Mapping[str, str], description: Description) -> dict[str, 
             if type(value) is not type(default) and not (
                 isinstance(default, float) and isinstance(value, int)
             ):
-                kind = "true or false" if isinstance(default, bool) else "a number"
+                kind = (
+                    "true or false" if isinstance(default, bool)
+                    else "a JSON object" if isinstance(default, dict)
+                    else "a JSON list" if isinstance(default, list)
+                    else "a number"
+                )  # fmt: skip
                 raise ValueError(
                     f"--var {name}={text}: expected {kind}, like its default {default!r}"
                 )
