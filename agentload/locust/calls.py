@@ -107,8 +107,8 @@ def _plain(user: Any, call: Call, values: dict[str, Any], started_at: float | No
 def _read_whole(resp: Any, call: Call, limits: Limits) -> Cut | None:
     """Read a plain answer's body within the limits; the :class:`Cut` if it was not."""
     error = getattr(resp, "error", None)
-    if resp.status_code == 0 and error is not None:
-        return limits.cut_by(error)  # the deadline passed before the answer began
+    if resp.status_code == 0 and error is not None:  # the deadline passed before the answer?
+        return limits.cut_by(getattr(error, "original", None) or error)  # (RetriesExceeded wraps)
     if resp.status_code not in call.expect_status or resp._response is None:
         return None  # judged on its status: the body is not read
     try:

@@ -39,8 +39,9 @@ class PluginSettings:
 
     @property
     def network_timeout(self) -> float:
-        """The users' network timeout: the longest of the running scenarios'."""
-        return max(sc.timeout_s for sc in self.plan.active())
+        """The users' socket timeout: past the longest of the running scenarios' deadlines, so
+        that each call's own deadline (``timeout_s``) ends it first, and names it so."""
+        return max(sc.timeout_s for sc in self.plan.active()) + 2.0
 
 
 _settings: PluginSettings | None = None
