@@ -35,7 +35,7 @@ BIN = ROOT / ".venv" / "bin"
 AGENTS = str(ROOT / "locustfiles" / "agents.py")
 PLAIN = str(ROOT / "benchmarks" / "plain_status_locustfile.py")
 NO_HDR = str(ROOT / "benchmarks" / "no_histograms_locustfile.py")
-SHAPE = str(ROOT / "agentload" / "shapes" / "open_model.py")
+SHAPE = str(ROOT / "agentload" / "locust" / "shapes" / "open_model.py")
 NO_THINK = "seed = 1\n[think_time]\nmin_s = 0\nmax_s = 0\n"
 RATIO_USERS, RATIO_SECONDS, ROUNDS = 8, 6, 3
 STALL_PERIOD_S, STALL_S, OPEN_RATE, RUN_S = 2.0, 0.4, 100, 12

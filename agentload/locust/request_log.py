@@ -7,8 +7,8 @@ and ``record_entry`` carry none and get no line) to ``DIR/requests.parts/<worker
 A request made inside a scenario call (:func:`begin` ... :func:`end`, from
 :mod:`agentload.locust.calls`) waits for the call to end and gets its context: the scenario, the
 intended start, the TTFT and tokens of a stream and the call's outcome (on the call's first
-request, ``part: "call"``; a job's polls and cancel are ``part: "poll"`` with their own HTTP
-outcome). Other requests (a user's own locustfile) get ``scenario: null`` and their HTTP outcome.
+request, ``part: "call"``; a job's polls and cancel are ``part: "poll"``, a session's later
+steps ``part: "step"``, each with its own HTTP outcome). Other requests (a user's own locustfile) get ``scenario: null`` and their HTTP outcome.
 :func:`dropped` writes an open-model arrival given up.
 
 Cost on the hot path: a tuple appended to a list and one seeded key (:class:`Sampler`); a
@@ -51,6 +51,7 @@ class Call:
     scenario: str
     intended: float | None
     rows: list[list[Any]] = field(default_factory=list)
+    later: str = "poll"  # the part of its requests after the first: "poll", or a session's "step"
 
 
 class RequestLog:
@@ -78,11 +79,11 @@ class RequestLog:
         return self
 
     # -- the calls' side -------------------------------------------------------------------------
-    def begin(self, scenario: str, started_at: float | None) -> Call | None:
+    def begin(self, scenario: str, started_at: float | None, session: bool = False) -> Call | None:
         if self._sampler is None:
             return None
         intended = None if started_at is None else time.time() - (time.perf_counter() - started_at)
-        call = Call(scenario, intended)
+        call = Call(scenario, intended, later="step" if session else "poll")
         self._calls[getcurrent()] = call
         return call
 
@@ -91,7 +92,7 @@ class RequestLog:
         for i, row in enumerate(call.rows):
             row[0] = call.scenario
             if i > 0:
-                row[1] = "poll"
+                row[1] = call.later
                 continue
             if call.intended is not None:
                 row[4] = call.intended
@@ -248,9 +249,10 @@ def _seed() -> Any:
 LOG = RequestLog().register()
 
 
-def begin(scenario: str, started_at: float | None) -> Call | None:
-    """Start collecting the requests of one call of ``scenario`` in this greenlet (None: off)."""
-    return LOG.begin(scenario, started_at)
+def begin(scenario: str, started_at: float | None, session: bool = False) -> Call | None:
+    """Start collecting the requests of one task of ``scenario`` (a ``session`` of steps, or
+    one call) in this greenlet (None: off)."""
+    return LOG.begin(scenario, started_at, session)
 
 
 def end(call: Call | None, verdict: Verdict | None, metrics: StreamMetrics | None) -> None:

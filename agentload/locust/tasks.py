@@ -21,7 +21,7 @@ def run_scenario(user: Any, sc: RunScenario, started_at: float | None = None) ->
     """Run one task of ``sc`` (a call or a session) and record its agent outcome."""
     start = started_at if started_at is not None else time.perf_counter()
     done: Answered | None = None
-    call = request_log.begin(sc.name, started_at)
+    call = request_log.begin(sc.name, started_at, session=sc.spec.steps is not None)
     try:
         if sc.spec.steps is not None:
             done = run_session(user, sc, start)

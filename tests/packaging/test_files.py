@@ -24,7 +24,7 @@ def empty_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_stock_names_list_the_shipped_files_usual_ones_first():
     assert stock_names("profiles") == list(PHASES)
     assert stock_names("apis")[0] == "agent-v1"
-    assert {"agent-v1", "openai-chat", "runs"} <= set(stock_names("apis"))
+    assert {"agent-v1", "openai-chat", "langgraph"} <= set(stock_names("apis"))
     assert "smoke" in stock_names("scenarios")
     assert "codegen_prompts" in stock_names("datasets")
     assert "agents" in stock_names("locustfiles")

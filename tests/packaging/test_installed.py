@@ -184,7 +184,7 @@ def test_the_fresh_virtualenv_runs_agentload_from_its_own_site_packages(installe
     assert set(dirs) == {"apis", "profiles", "scenarios", "datasets", "locustfiles"}
     assert all(Path(folder).is_dir() for folder in dirs.values()), dirs
     assert names["profiles"] == ["smoke", "load", "stress", "profile", "rate", "sweep"]
-    assert {"agent-v1", "openai-chat", "runs"} <= set(names["apis"])
+    assert {"agent-v1", "openai-chat", "langgraph"} <= set(names["apis"])
     assert {"default", "smoke", "load", "stress"} <= set(names["scenarios"])
     assert names["datasets"] and "agents" in names["locustfiles"]
 

@@ -4,7 +4,7 @@ with the tool that raises.
 
 Every JSON-RPC method goes to one path; the preset names each step's entry
 (``POST /{mcp_path} tools/call``), and requests.jsonl.gz gives each request's scenario: each
-session is one task (its first request's line is ``part: "call"``, the others ``"poll"``).
+session is one task (its first request's line is ``part: "call"``, the others ``"step"``).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""The shipped presets against real servers: ``openai-chat`` against the embedded engine, ``runs``
-against a runs API of our own whose every path is known (tests/servers/runs_api.py)."""
+"""The shipped presets against real servers: ``openai-chat`` against the embedded engine; and the
+async-job machinery against a runs API of our own whose every path is known
+(tests/servers/runs_api.py, described by tests/servers/runs.toml)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tests.runner.agentload_run import run_agentload
 from tests.support import ROOT, free_port, stop_process, wait_ready
 
 pytestmark = pytest.mark.slow
+RUNS_API = ROOT / "tests" / "servers" / "runs.toml"
 ENGINE = {
     "ENGINE_TTFT_MS": "200",
     "ENGINE_TOKENS_PER_S": "100",
@@ -146,7 +148,7 @@ def runs_api(tmp_path: Path) -> Iterator[str]:
         stop_process(process)
 
 
-def test_runs_preset_reaches_success_failure_deadline_cancel_and_retry_after(
+def test_async_jobs_reach_success_failure_deadline_cancel_and_retry_after(
     runs_api: str, tmp_path: Path
 ) -> None:
     """Every path of a runs API: success, error, a run cancelled at its deadline (as often as
@@ -157,7 +159,7 @@ def test_runs_preset_reaches_success_failure_deadline_cancel_and_retry_after(
         encoding="utf-8",
     )
     out = tmp_path / "run"
-    args = ["run", "smoke", "--api", "runs", "--host", runs_api, "--duration", "15s"]
+    args = ["run", "smoke", "--api", str(RUNS_API), "--host", runs_api, "--duration", "15s"]
     args += ["--users", "4", "--scenario-config", str(config), "--no-prometheus"]
     done = run_agentload([*args, "--out", str(out)])
     assert done.returncode == 1, done.stderr[-3000:]  # errors and timeouts fail the gates

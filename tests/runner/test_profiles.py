@@ -347,7 +347,7 @@ def test_shipped_gates_name_no_api_and_descriptions_name_their_own_entries(phase
         assert gate.entry in (None, "*"), gate.expr
     from agentload.apis.load import load_description
 
-    for api in ("agent-v1", "openai-chat", "runs"):
+    for api in ("agent-v1", "openai-chat", "langgraph"):
         description, _ = load_description(api)
         entries = {sc.entry for sc in description.scenarios.values()}
         overlay = description.phases.get(phase)

@@ -1,4 +1,4 @@
-"""A small async runs API (LangGraph-style) whose every path is known, for the ``runs`` preset.
+"""A small async runs API whose every path is known, described by tests/servers/runs.toml.
 
 ``python -m tests.servers.runs_api PORT`` serves:
 
