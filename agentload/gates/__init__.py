@@ -39,21 +39,33 @@ every HTTP entry of the run (request type an HTTP method; not the TTFT/TPOT/TTC 
 stock profiles gate any API without naming its routes.
 
 Modules: ``grammar`` (metrics, ``Gate``, ``parse_gate``, ``format_value``), ``evaluate``
-(``evaluate``, ``expand``, ``should_abort``), and one observer per family of figures: ``client``
-(totals, endpoints, agent outcomes), ``server`` (the Prometheus view), ``stress`` (the knee
-search), ``arrivals`` (the open model), ``llm`` (streams, goodput, the sweep).
+(``evaluate``, ``expand``, ``should_abort``, ``shown_expr``), ``entries`` (``check_entries``:
+the gates' entries against the plan's, before any load), and one observer per family of
+figures: ``client`` (totals, endpoints, agent outcomes), ``server`` (the Prometheus view),
+``stress`` (the knee search), ``arrivals`` (the open model), ``llm`` (streams, goodput, the
+sweep).
 
 API: ``parse_gate(expr) -> Gate`` (ConfigError), ``parse_gates(exprs)``,
 ``evaluate(gates, summary, strict=True) -> list[GateResult]`` (GateResult: name, expr, observed,
 passed, reason, threshold, op; ``to_dict()`` for summary.json),
-``should_abort(results, elapsed_s, grace_s) -> str | None`` (the reason), ``format_value``.
+``should_abort(results, elapsed_s, grace_s) -> str | None`` (the reason), ``format_value``,
+``shown_expr(name, expr)`` (a ``*`` gate's result as the expression of its entry),
+``check_entries(gates, entries, scenarios)`` (ConfigError for an entry the plan does not have).
 Evaluation is a pure function of the summary dict (see ``agentload.results.summary``).
 
 May import: ``agentload.errors`` only; pure functions of the summary dict. Never the runner,
 the CLI or Locust.
 """
 
-from agentload.gates.evaluate import HTTP_METHODS, GateResult, evaluate, expand, should_abort
+from agentload.gates.entries import check_entries
+from agentload.gates.evaluate import (
+    HTTP_METHODS,
+    GateResult,
+    evaluate,
+    expand,
+    should_abort,
+    shown_expr,
+)
 from agentload.gates.grammar import (
     COUNT_METRICS,
     EVERY,
@@ -85,10 +97,12 @@ __all__ = [
     "STRESS_METRICS",
     "Gate",
     "GateResult",
+    "check_entries",
     "evaluate",
     "expand",
     "format_value",
     "parse_gate",
     "parse_gates",
     "should_abort",
+    "shown_expr",
 ]

@@ -26,7 +26,15 @@ def observe_client(gate: Gate, summary: Mapping[str, Any]) -> Observed:
         totals = summary.get("totals") or {}
         return number(totals.get(gate.metric), f"no {gate.metric} in this run")
     stats = _entry_stats(gate, summary.get("endpoints") or {})
-    return number(stats.get(key(gate.metric)), f"no requests for {gate.entry!r}")
+    return number(stats.get(key(gate.metric)), _missing(gate.entry, stats))
+
+
+def _missing(entry: str, stats: Mapping[str, Any]) -> str:
+    """Why an entry has no value: no requests, or every one failed (latencies are successes')."""
+    requests, failures = stats.get("requests") or 0, stats.get("failures") or 0
+    if requests and failures >= requests:
+        return f"all {requests} requests of {entry!r} failed"
+    return f"no requests for {entry!r}"
 
 
 def _observe_success(gate: Gate, summary: Mapping[str, Any]) -> Observed:

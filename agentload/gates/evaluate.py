@@ -1,4 +1,5 @@
-"""Evaluating parsed gates on a summary dict (pure): ``evaluate``, ``expand``, ``should_abort``."""
+"""Evaluating parsed gates on a summary dict (pure): ``evaluate``, ``expand``, ``should_abort``,
+``shown_expr``."""
 
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def evaluate(
         except ConfigError:
             if strict:
                 raise
-            observed, note = None, f"entry {gate.entry!r} not seen yet"
+            observed, note = None, f"no requests for {gate.entry!r}"
         if observed is None:
             results.append(
                 GateResult(gate.name, gate.expr, None, False, note, gate.threshold, gate.op)
@@ -118,6 +119,15 @@ def should_abort(results: Sequence[GateResult], elapsed_s: float, grace_s: float
         if not result.passed and result.observed is not None:
             return f"gate {result.expr!r} failing after {grace_s:g}s grace: {result.reason}"
     return None
+
+
+def shown_expr(name: str, expr: str) -> str:
+    """A result's expression as it was evaluated: a ``*`` gate's names its entry or scenario
+    (``agent_success_rate(*) >= 95%`` on ``codegen``: ``agent_success_rate(codegen) >= 95%``)."""
+    _, star, rest = expr.partition("(*)")
+    if not star or not name or name.endswith("(*)"):
+        return expr
+    return name + rest
 
 
 def _is_http(entry: str) -> bool:

@@ -4,11 +4,12 @@
 With ``--agentload-requests DIR`` a local runner or a worker writes one line per HTTP request
 (a Locust ``request`` event that carries a response; the timing entries ``TTFT``/``TPOT``/``TTC``
 and ``record_entry`` carry none and get no line) to ``DIR/requests.parts/<worker>-<pid>.jsonl.gz``.
-A request made inside a scenario call (:func:`begin` ... :func:`end`, from
-:mod:`agentload.locust.calls`) waits for the call to end and gets its context: the scenario, the
-intended start, the TTFT and tokens of a stream and the call's outcome (on the call's first
-request, ``part: "call"``; a job's polls and cancel are ``part: "poll"``, a session's later
-steps ``part: "step"``, each with its own HTTP outcome). Other requests (a user's own locustfile) get ``scenario: null`` and their HTTP outcome.
+A request made inside a scenario task (:func:`begin` ... :func:`end`, from
+:mod:`agentload.locust.tasks`) waits for the task to end and gets its context: the scenario, the
+intended start, the TTFT and tokens of a stream and the task's outcome (on its first request,
+``part: "call"``; a job's polls and cancel are ``part: "poll"``, a session's later steps
+``part: "step"``, each with its own HTTP outcome). Other requests (a user's own locustfile) get
+``scenario: null`` and their HTTP outcome.
 :func:`dropped` writes an open-model arrival given up.
 
 Cost on the hot path: a tuple appended to a list and one seeded key (:class:`Sampler`); a

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from agentload.errors import ConfigError
-from agentload.gates import format_value, parse_gate
+from agentload.gates import format_value, parse_gate, shown_expr
 from agentload.results.summary import write_bytes_atomic
 
 
@@ -42,7 +42,7 @@ def junit_xml(summary: Mapping[str, Any]) -> bytes:
         ).text = reason
     for gate in gates:
         case = ET.SubElement(
-            suite, "testcase", classname=f"agentload.{phase}.gates", name=str(gate.get("expr"))
+            suite, "testcase", classname=f"agentload.{phase}.gates", name=_shown(gate)
         )
         if not gate.get("passed"):
             message = _failure_message(gate)
@@ -57,8 +57,13 @@ def write_junit(path: str | Path, summary: Mapping[str, Any]) -> None:
     write_bytes_atomic(path, junit_xml(summary))
 
 
+def _shown(gate: Mapping[str, Any]) -> str:
+    """The gate as evaluated: a ``*`` gate's names its entry or scenario."""
+    return shown_expr(str(gate.get("name") or ""), str(gate.get("expr")))
+
+
 def _failure_message(gate: Mapping[str, Any]) -> str:
-    expr = str(gate.get("expr"))
+    expr = _shown(gate)
     observed = gate.get("observed")
     try:
         parsed = parse_gate(expr)

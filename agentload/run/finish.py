@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentload.errors import AgentloadError, ConfigError, ExitCode
+from agentload.gates import shown_expr
 from agentload.metrics.knee import no_knee_finding
 from agentload.metrics.measurement import measurement_notes
 from agentload.metrics.sweep import sweep_finding
@@ -94,7 +95,8 @@ def _summary(ctx: FinishedRun) -> tuple[dict[str, Any], ExitCode]:
         "profile": ctx.record.sections.get("profile"),
         "server_side": ctx.server_side,
         "extra": extra,
-        "strict_gates": False if ctx.record.gate_abort or no_load else None,
+        # a plan's entries were checked before the load: one it did not reach had no requests
+        "strict_gates": False if ctx.record.gate_abort or no_load or ctx.api_plan else None,
         "load_entry": ctx.api_plan.entry_of(None) if ctx.api_plan else ctx.config.entry,
     }
     if ctx.config_error is None:
@@ -165,7 +167,10 @@ def _last_lines(ctx: FinishedRun, summary: dict[str, Any], code: ExitCode) -> No
     elif failed and not (summary.get("totals") or {}).get("requests"):
         why = f"no requests were made, so none of the {len(gates)} gates could be evaluated"
     elif failed:
-        why = "; ".join(f"gate {g['expr']!r} failed: {g.get('reason', '')}" for g in failed)
+        why = "; ".join(
+            f"gate {shown_expr(g.get('name', ''), g['expr'])!r} failed: {g.get('reason', '')}"
+            for g in failed
+        )
         if ctx.record.gate_abort:
             why = f"stopped early ({ctx.record.gate_abort}); {why}"
         if ctx.regression:

@@ -3,13 +3,15 @@
 One local runner, a master and N workers on this machine, or a master for remote workers
 (`agentload run --expect-workers N`, whose workers are :mod:`agentload.run.remote_worker`).
 `build_commands(plan)` is pure (the command lines and environment); `check_locustfile` imports
-a user's locustfile in a Locust subprocess before any load. The processes themselves are
+a user's locustfile in a Locust subprocess before any load, and `check_locust_args` has Locust's
+own parser read the options passed through to it. The processes themselves are
 :class:`agentload.run.locust_processes.LocustProcesses`.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -92,6 +94,32 @@ def check_locustfile(path: Path, user_classes: tuple[str, ...]) -> Path:
         what = f"no user class {missing[0]!r}" if missing else "no user classes"
         raise ConfigError(f"--locustfile {path}: {what}, it has {known}")
     return path.resolve()
+
+
+def check_locust_args(args: tuple[str, ...], locustfile: Path | None, api: Path | None) -> None:
+    """Have Locust's own parser read the options passed through to it (``--list`` in a Locust
+    subprocess, with the locustfile that adds its options) before any load; ConfigError in one
+    line naming the bad option otherwise."""
+    cmd = [sys.executable, "-m", "locust", "-f", locustfiles_for(locustfile), *args, "--list"]
+    env = {**os.environ, "AGENTLOAD_API": str(api)} if api is not None else None
+    shown = " ".join(args)
+    try:
+        done = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=60, check=False, env=env
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise ConfigError(f"Locust options {shown!r}: Locust took over 60s to read them") from None
+    if done.returncode == 0:
+        return
+    lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+    found = [line.split("error: ", 1)[1] for line in lines if "error: " in line]
+    problem = found[-1] if found else (lines[-1] if lines else f"exit code {done.returncode}")
+    hints = [line for line in lines if line.startswith("Did you mean")]
+    hint = f" ({hints[-1][0].lower()}{hints[-1][1:]})" if hints else ""
+    raise ConfigError(
+        f"Locust options {shown!r}: {problem}{hint}; expected options of `locust --help` "
+        "(after -- they go to Locust as they are)"
+    )
 
 
 @dataclass(frozen=True)

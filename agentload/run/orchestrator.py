@@ -21,14 +21,14 @@ from typing import Any
 
 from agentload.apis.load import DEFAULT_API, load_description
 from agentload.errors import ConfigError, ExitCode, RunAborted
-from agentload.gates import Gate, parse_gates
+from agentload.gates import Gate, check_entries, parse_gates
 from agentload.profiles.load import load_profile, scenario_config_path
 from agentload.profiles.model import Profile, check_worker_steps
 from agentload.profiles.overrides import apply_overrides
 from agentload.run.config import RunConfig, make_out_dir
 from agentload.run.context import PhaseRecord, Stoppable
 from agentload.run.finish import finish_run
-from agentload.run.locust_plan import check_locustfile
+from agentload.run.locust_plan import check_locust_args, check_locustfile
 from agentload.run.phases import run_phase
 from agentload.run.resources import ResourceSampler
 from agentload.run.run_log import RunLogHandler, ThreadWriteGuard
@@ -70,7 +70,8 @@ class Orchestrator:
 
     # -- prepare ---------------------------------------------------------------------------
     def prepare(self) -> None:
-        """Load the profile and gates, check `--host`, create the results folder. ConfigError."""
+        """Load the profile and gates (their entries against the plan's), check `--host` and the
+        Locust options after `--`, create the results folder. ConfigError."""
         cfg = self.config
         base = load_profile(cfg.phase)
         overrides: dict[str, Any] = {
@@ -95,12 +96,19 @@ class Orchestrator:
         check_worker_steps(self.profile, cfg.workers or cfg.expect_workers)
         extra = list(self.api_plan.gates) if self.api_plan is not None else []
         self.gates = parse_gates([*self.profile.gates, *extra])
+        if self.api_plan is not None:  # a locustfile of your own: its entries are not known
+            plan, abort = self.api_plan, self.profile.abort
+            gates = [*self.gates, *parse_gates(abort.gates if abort else [])]
+            check_entries(gates, plan.entries(), list(plan.scenarios))
         if cfg.host is not None:
             check_host(cfg.host, cfg.allow_remote)
         if cfg.workers and cfg.web:
             raise ConfigError("--web and --workers cannot be combined; use one or the other")
         if cfg.expect_workers and cfg.web:
             raise ConfigError("--web and --expect-workers cannot be combined; use one or the other")
+        if cfg.locust_args:
+            api = self.api_plan.path if self.api_plan is not None else None
+            check_locust_args(cfg.locust_args, self.user_locustfile, api)
         self.out_dir = make_out_dir(cfg, self.started_at, self.phase)
         handler = RunLogHandler(self.out_dir / "runner.log")
         handler.setFormatter(logging.Formatter("%(asctime)s agentload %(levelname)s %(message)s"))

@@ -52,6 +52,16 @@ def check_host(url: str, allow_remote: bool) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f'--host "{url}" must be a URL like "http://127.0.0.1:8000"')
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or above 65535
+        port = 0
+    if port == 0:  # the URL itself is not repeated: it may carry a password
+        given = parts.netloc.rpartition(":")[2]
+        raise ConfigError(
+            f"--host port {given!r} is not a TCP port, expected a number from 1 to 65535, "
+            'e.g. "http://127.0.0.1:8000"'
+        )
     if not allow_remote and not is_loopback(url):
         raise ConfigError(
             f'--host "{url}" is not a loopback address: a load test pointed at the wrong place is '

@@ -104,6 +104,26 @@ class ApiPlan:
             headers[auth.header] = secret
         return headers
 
+    def entries(self) -> list[str]:
+        """Every Locust entry this run's users may record, each once, scenarios in file order
+        (those of weight 0 too: their user classes may run): each call's ``METHOD /path``
+        (every step of a session), a job's poll and cancel, ``TTFT``/``TPOT <scenario>`` for
+        a streamed call or step, ``TTC <scenario>`` for a job or a session."""
+        found: dict[str, None] = {}
+        for name, sc in self.scenarios.items():
+            calls: list[Call] = [sc.spec] if sc.spec.steps is None else [*_steps(sc.spec)]
+            for call in calls:
+                found[call.entry] = None
+                if call.job is not None:
+                    found[f"{call.job.poll_method} {call.job.poll}"] = None
+                    if call.job.cancel is not None:
+                        found[f"{call.job.cancel.method} {call.job.cancel.path}"] = None
+            if any(call.stream is not None for call in calls):
+                found.update({f"TTFT {name}": None, f"TPOT {name}": None})
+            if sc.spec.steps is not None or sc.spec.job is not None:
+                found[f"TTC {name}"] = None
+        return list(found)
+
     def entry_of(self, scenario: str | None) -> str:
         """The entry of ``scenario`` (default: the first active scenario)."""
         if scenario:
