@@ -94,10 +94,12 @@ class Stream(_Model):
 
 
 class Cancel(_Model):
-    """The request that cancels a job past its deadline (``path`` a template with the id)."""
+    """The request that cancels a job past its deadline (``path`` a template with the id; a
+    JSON ``body`` template for APIs that cancel with a POST body, e.g. JSON-RPC)."""
 
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "DELETE"
     path: str
+    body: dict[str, Any] | list[Any] | None = None
 
 
 class Job(_Model):
@@ -106,13 +108,17 @@ class Job(_Model):
     every ``interval_s`` growing by ``backoff`` up to ``max_interval_s`` (a ``Retry-After``
     wins when longer) until the state at ``status_path`` is in one of the state lists, or the
     ``deadline_s`` passes (then ``cancel``, and a ``timeout`` outcome); a ``POST`` poll sends
-    ``poll_body`` (a template). Success checks apply to the final poll answer. A
+    ``poll_body`` (a template), its entry named ``poll_entry_name`` when set. A submit or poll
+    answer with a value at ``answer_error`` (a JSON-RPC ``error.message``) ends the job as an
+    ``error`` with that text. Success checks apply to the final poll answer. A
     ``TTC <scenario>`` entry times submit to end."""
 
     id_path: str
     poll: str
     poll_method: Literal["GET", "POST"] = "GET"
     poll_body: dict[str, Any] | list[Any] | None = None
+    poll_entry_name: str = ""
+    answer_error: str = ""
     status_path: str = "status"
     success_states: list[str] = Field(min_length=1)
     failure_states: list[str] = Field(default_factory=list)
@@ -123,6 +129,11 @@ class Job(_Model):
     max_interval_s: PositiveSeconds = 4.0
     backoff: float = Field(default=1.5, ge=1.0, le=10.0)
     cancel: Cancel | None = None
+
+    @property
+    def poll_entry(self) -> str:
+        """The Locust entry of its polls: ``GET /jobs/{job_id}``."""
+        return f"{self.poll_method} {self.poll_entry_name or self.poll}"
 
     @property
     def id_name(self) -> str:

@@ -45,7 +45,11 @@ def run_job(user: Any, call: Call, job: Job, values: dict[str, Any]) -> JobEnd:
         verdict, answer = judge_answer(resp, call, checks=False)
         headers = resp.headers
         job_id = jsonpath.get(answer, job.id_path) if answer is not None else None
-        if answer is not None and (not isinstance(job_id, str | int) or job_id == ""):
+        refused = _answer_error(job, answer)
+        if refused is not None:
+            verdict = refused
+            resp.failure(verdict.reason)
+        elif answer is not None and (not isinstance(job_id, str | int) or job_id == ""):
             verdict = Verdict("error", f"answer lacks the job id at {job.id_path!r}")
             resp.failure(verdict.reason)
     if not verdict.ok:
@@ -71,6 +75,9 @@ def _follow(
     while True:
         gevent.sleep(max(0.0, min(delay, deadline - time.perf_counter())))
         answer, retry_after = _poll(user, job, values, headers)
+        refused = _answer_error(job, answer)
+        if refused is not None:
+            return refused, answer
         if answer is not None:
             state = jsonpath.get(answer, job.status_path)
             verdict = _terminal(call, job, answer, state)
@@ -82,7 +89,10 @@ def _follow(
             if job.cancel is not None:
                 path = str(fill(job.cancel.path, values))
                 cancel = job.cancel
-                user.client.request(cancel.method, path, name=cancel.path, headers=headers)
+                args: dict[str, Any] = {"name": cancel.path, "headers": headers}
+                if cancel.body is not None:
+                    args["json"] = fill(cancel.body, values)
+                user.client.request(cancel.method, path, **args)
             shown = state if isinstance(state, str | int | float) else "unknown"
             reason = f"job still {shown} after its {job.deadline_s:g}s deadline"
             return Verdict("timeout", reason), answer
@@ -107,7 +117,8 @@ def _poll(
 ) -> tuple[Any, float | None]:
     """One poll: the answer (or None) and the server's ``Retry-After`` in seconds (or None)."""
     path = str(fill(job.poll, values))
-    args: dict[str, Any] = {"name": job.poll, "catch_response": True, "headers": headers}
+    name = job.poll_entry_name or job.poll
+    args: dict[str, Any] = {"name": name, "catch_response": True, "headers": headers}
     args["allow_redirects"] = False
     if job.poll_body is not None:
         args["json"] = fill(job.poll_body, values)
@@ -130,3 +141,13 @@ def _retry_after(resp: Any) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None
+
+
+def _answer_error(job: Job, answer: Any) -> Verdict | None:
+    """The error a submit or poll answer reports at ``answer_error`` (None if none)."""
+    if not job.answer_error or answer is None:
+        return None
+    detail = jsonpath.get(answer, job.answer_error)
+    if detail is jsonpath.MISSING or detail is None:
+        return None
+    return Verdict("error", f"job error: {detail}")

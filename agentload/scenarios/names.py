@@ -53,6 +53,7 @@ def job_templates(call: Call) -> dict[str, Any]:
     parts: dict[str, Any] = {"job.poll": call.job.poll, "job.poll_body": call.job.poll_body}
     if call.job.cancel is not None:
         parts["job.cancel.path"] = call.job.cancel.path
+        parts["job.cancel.body"] = call.job.cancel.body
     return parts
 
 

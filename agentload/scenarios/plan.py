@@ -115,7 +115,7 @@ class ApiPlan:
             for call in calls:
                 found[call.entry] = None
                 if call.job is not None:
-                    found[f"{call.job.poll_method} {call.job.poll}"] = None
+                    found[call.job.poll_entry] = None
                     if call.job.cancel is not None:
                         found[f"{call.job.cancel.method} {call.job.cancel.path}"] = None
             if any(call.stream is not None for call in calls):
