@@ -5,6 +5,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The LangGraph Agent Server's own venv (its pins clash with the dev tools'): the preset's test.
+LANGGRAPH_VENV := .venv-langgraph
+LANGGRAPH_REQS := tests/servers/langgraph_app/requirements.txt
+LANGGRAPH_STAMP := $(LANGGRAPH_VENV)/.installed
 
 HOST ?=
 USERS ?=
@@ -21,12 +25,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
+$(LANGGRAPH_STAMP): $(LANGGRAPH_REQS)
+	@test -x $(LANGGRAPH_VENV)/bin/python || $(PYTHON) -m venv $(LANGGRAPH_VENV)
+	$(LANGGRAPH_VENV)/bin/python -m pip install -q --upgrade pip
+	$(LANGGRAPH_VENV)/bin/python -m pip install -q -r $(LANGGRAPH_REQS)
+	@touch $(LANGGRAPH_STAMP)
+
 .PHONY: help
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
 
 .PHONY: install
-install: $(STAMP) ## Create .venv and install the suite (and Debian's tools where apt-get is usable)
+install: $(STAMP) $(LANGGRAPH_STAMP) ## Create .venv and install the suite (and Debian's tools where apt-get is usable)
 	@bash scripts/install-system.sh || true
 
 .PHONY: serve
@@ -54,7 +64,7 @@ profile: $(STAMP) ## Profile phase: py-spy flame graph of the target at the knee
 	$(BIN)/agentload run profile $(run_opts)
 
 .PHONY: test
-test: $(STAMP) ## Run the test suite (real service, real Locust)
+test: $(STAMP) $(LANGGRAPH_STAMP) ## Run the test suite (real service, real Locust)
 	$(BIN)/python -m pytest $(ARGS)
 
 .PHONY: lint

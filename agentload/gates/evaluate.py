@@ -123,7 +123,7 @@ def should_abort(results: Sequence[GateResult], elapsed_s: float, grace_s: float
 
 def shown_expr(name: str, expr: str) -> str:
     """A result's expression as it was evaluated: a ``*`` gate's names its entry or scenario
-    (``agent_success_rate(*) >= 95%`` on ``codegen``: ``agent_success_rate(codegen) >= 95%``)."""
+    (``agent_success_rate(*) >= 95%`` on ``chat``: ``agent_success_rate(chat) >= 95%``)."""
     _, star, rest = expr.partition("(*)")
     if not star or not name or name.endswith("(*)"):
         return expr
