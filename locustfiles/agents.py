@@ -6,8 +6,11 @@
 
 - ``MixedAgentUser``: every scenario of the description, drawn by weight.
 - ``OpenModelUser``: arrival-scheduled calls, latency from the intended start (pair it with the
-  open-model shape).
+  open-model shape); it starts only when named or with that shape.
 - one ``<Scenario>User`` per scenario (``StatusUser``, ``ChatUser``, ...).
+
+With no class named, the others start (in the web UI: ticked in its class picker); named
+classes run as named.
 
 Weights, think time, datasets and seed come from the description, its ``[phases.PHASE]``
 (``--agentload-phase``) and ``--scenario-config``; the secret from the variable the description

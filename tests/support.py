@@ -58,6 +58,26 @@ def wait_ready(url: str, process: subprocess.Popen[str], timeout: float = 30.0) 
     raise TimeoutError(f"{url} not ready after {timeout}s")
 
 
+def start_server(
+    module: str, args: list[str], ready_path: str, log: Path
+) -> tuple[subprocess.Popen[str], str]:
+    """``python -m MODULE --port PORT ARGS`` on a free 127.0.0.1 port, its output in ``log``,
+    waited for until ``ready_path`` answers 200: the process and its URL (ended if not ready)."""
+    port = free_port()
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", module, "--port", str(port), *args],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(f"{url}{ready_path}", process)
+    except BaseException:
+        stop_process(process)
+        raise
+    return process, url
+
+
 def stop_process(process: subprocess.Popen[str], grace: float = 10.0) -> None:
     """End a process by its PID: SIGTERM, then SIGKILL after `grace` seconds."""
     if process.poll() is None:

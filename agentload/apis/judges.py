@@ -36,6 +36,7 @@ from typing import Any
 from agentload.apis.jsonpath import MISSING, get
 from agentload.apis.request import Check
 from agentload.apis.verdicts import SUCCESS, Verdict
+from agentload.redaction import redact
 
 JudgeFunction = Callable[[Any], object]
 
@@ -53,7 +54,7 @@ def judge(checks: Sequence[Check], answer: Any) -> Verdict:
             failure = "too deeply nested"
         if failure is not None:
             reason = check.reason or f"{check.path or 'answer'}: {failure}"
-            return Verdict(check.outcome, reason + _detail(answer, check.detail))
+            return Verdict(check.outcome, redact(reason + _detail(answer, check.detail)))
     return SUCCESS
 
 

@@ -147,8 +147,9 @@ class Call(_Model):
     (``entry_name`` instead of the path when several calls share one path, e.g. JSON-RPC).
     ``timeout_s`` caps the whole call, first byte to last; a stream also ends when no data comes
     for ``idle_timeout_s`` (default 30 s, at most ``timeout_s``); a body (a stream's total) over
-    ``max_body_bytes`` is not read further. A 3xx answer is not followed: it is judged by its
-    status like any other (list it in ``expect_status`` to accept it)."""
+    ``max_body_bytes`` is not read further. A 3xx answer is judged by its status like any
+    other (list it in ``expect_status`` to accept it), unless ``follow_redirects``: then a
+    plain call follows it to the same origin only (up to 5 hops)."""
 
     method: str = "GET"
     path: str = ""
@@ -159,6 +160,7 @@ class Call(_Model):
     timeout_s: PositiveSeconds = 60.0
     idle_timeout_s: PositiveSeconds | None = None
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY, ge=1)
+    follow_redirects: bool = False
     expect_status: list[int] = Field(default_factory=lambda: [200])
     response: Literal["json", "none"] = "json"
     stream: Stream | None = None

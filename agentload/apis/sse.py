@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
+from agentload.redaction import redact
+
 
 class StreamReader(Protocol):
     """What every dialect reader offers (see the module docstring)."""
@@ -137,6 +139,7 @@ def error_detail(error: Any) -> str:
         text = error if isinstance(error, str) else json.dumps(error, default=str)
     except (ValueError, RecursionError):
         text = "unreadable error payload"
+    text = redact(text)  # a server may echo a credential back
     return text if len(text) <= 200 else f"{text[:197]}..."
 
 

@@ -14,6 +14,7 @@ import typer
 from agentload.cli.app import app, fail
 from agentload.durations import parse_duration
 from agentload.errors import AgentloadError, ConfigError
+from agentload.redaction import redact, shown_url
 from agentload.run.config import RunConfig, WorkerLossPolicy
 from agentload.run.execute import execute
 
@@ -296,8 +297,9 @@ def _requests_cap(value: str) -> int:
 
 
 def _given_options() -> dict[str, Any]:
-    """The options as typed on the command line (for summary meta)."""
-    return {"argv": sys.argv[1:]}
+    """The options as typed on the command line (for summary meta), a URL's user-info and
+    anything like a credential masked."""
+    return {"argv": [redact(shown_url(arg)) for arg in sys.argv[1:]]}
 
 
 def _variables(given: list[str]) -> dict[str, str]:

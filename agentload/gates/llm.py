@@ -3,7 +3,8 @@
 - ``p95(ttft:SCENARIO)`` (also ``itl:``, ``tpot:``, ``e2e:``; p50, p90, p95, p99 and ``avg``,
   the mean): a streamed scenario's distribution from ``llm[SCENARIO]``;
 - ``output_tokens_per_s`` and ``total_tokens_per_s``: of one scenario (``(SCENARIO)``) or summed
-  over the streamed scenarios, over the measurement window;
+  over the streamed scenarios, over the measurement window; the reason names their base
+  (``tokens of 120 streamed calls``, from the section's ``tokens_base`` and ``requests``);
 - ``goodput(SCENARIO)``: the share of its calls meeting every SLO (no entry: over all scenarios);
 - ``max_rate_under_slo``: the sweep's highest rate whose goodput met its target.
 """
@@ -41,10 +42,12 @@ def observe_llm(gate: Gate, summary: Mapping[str, Any]) -> Observed:
         return None, "no streamed requests in this run: the LLM figures come from streams"
     if gate.metric in ("output_tokens_per_s", "total_tokens_per_s"):
         if gate.entry is None:
-            values = [finite(s.get(gate.metric)) for s in llm.values()]
-            known = [v for v in values if v is not None]
-            return (sum(known), "") if known else (None, f"no {gate.metric} measured")
-        return _of(llm, gate.entry, gate.metric)
+            counted = [s for s in llm.values() if finite(s.get(gate.metric)) is not None]
+            if not counted:
+                return None, f"no {gate.metric} measured"
+            return sum(float(s[gate.metric]) for s in counted), _base(counted)
+        value, note = _of(llm, gate.entry, gate.metric)
+        return value, note if value is None else _base([llm[gate.entry]])
     kind, _, scenario = (gate.entry or "").partition(":")
     section = llm.get(scenario)
     if not isinstance(section, Mapping):
@@ -56,6 +59,15 @@ def observe_llm(gate: Gate, summary: Mapping[str, Any]) -> Observed:
     figures = section.get(f"{kind}_ms") or {}
     value = finite(figures.get(key))
     return value, "" if value is not None else f"no {kind} values for {scenario!r}"
+
+
+def _base(sections: list[Mapping[str, Any]]) -> str:
+    """What token rates are over: ``tokens of 120 streamed calls`` (``of 1 streamed call``)."""
+    calls = sum(int(s.get("requests") or 0) for s in sections)
+    base = " and ".join(sorted({str(s.get("tokens_base") or "streamed calls") for s in sections}))
+    if calls == 1:
+        base = base.removesuffix("s")
+    return f"tokens of {calls} {base}" if calls else f"tokens of {base}"
 
 
 def _of(llm: Mapping[str, Any], scenario: str, key: str) -> Observed:

@@ -6,8 +6,10 @@ users), ``remote``, ``worker_check``, ``plan_digest`` (remote workers' plan chec
 (agent outcomes across workers), ``timeline`` (timeline.jsonl, final.json), ``client_metrics``
 (Prometheus exporter), ``open_model`` (arrival pacing), ``request_log`` (this process' part of
 requests.jsonl.gz), ``users``/``calls`` (what the users do), ``record`` (the API for a user's
-own locustfile: ``record_outcome``, ``record_entry``), ``shapes/`` (the load shapes, loaded as
-files).
+own locustfile: ``record_outcome``, ``record_entry``), ``window`` (the measurement window, requests
+cut off at stop), ``master_quit`` (a master's quit waits for its workers' last reports),
+``locust_csv`` (Locust's CSVs written from the final statistics), ``shapes/`` (the load shapes,
+loaded as files).
 
 May import: ``agentload.apis``, ``agentload.scenarios``, ``agentload.metrics``,
 ``agentload.results`` (the requests.jsonl.gz parts), ``agentload.stock``, the root modules,
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentload.locust import locust_csv as locust_csv
+from agentload.locust import master_quit as master_quit
 from agentload.locust import plugin as plugin
 from agentload.locust import request_log as request_log
 from agentload.locust.hooks import listen
@@ -85,8 +89,7 @@ def _add_options(parser: Any, **_kw: Any) -> None:
         default="",
         help="Lines kept in requests.jsonl.gz per run, then a seeded sample (default 200000)",
     )
-    # Let the web UI pick user classes (per scenario, mixed, open model) without --class-picker.
-    parser.set_defaults(class_picker=True)
+    # The web UI's class picker: on at init when no class is named (plugin._choose_user_classes).
 
 
 listen("init_command_line_parser", _add_options)

@@ -18,6 +18,7 @@ from agentload.apis.sse import BAD, last_event_data
 from agentload.apis.templates import fill
 from agentload.apis.verdicts import SUCCESS, Verdict
 from agentload.locust.entries import failure_verdict
+from agentload.redaction import redact
 
 
 def url_of(call: Call, values: dict[str, Any]) -> str:
@@ -74,7 +75,7 @@ def judge_answer(resp: Any, call: Call, checks: bool = True) -> tuple[Verdict, A
     answer = read_json(resp)
     if answer is BAD:
         verdict = Verdict(
-            "error", f"answer is not JSON ({content_type(resp) or 'no content type'})"
+            "error", f"answer is not JSON ({redact(content_type(resp)[:100]) or 'no content type'})"
         )
         resp.failure(verdict.reason)
         return verdict, None

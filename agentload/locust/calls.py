@@ -6,7 +6,8 @@ call's checks and returns :class:`Answered` (verdict, the judged JSON, headers, 
 HTTP failures are Locust failures; an answer that fails an ``invalid`` check is an outcome, not
 an HTTP failure; a check with ``outcome = "error"`` (a broken API contract) is both.
 ``started_at`` (a ``perf_counter`` value) makes the latency start at the open model's intended
-time.
+time. A request still in flight (its answer or its body being read) when Locust kills the user
+at stop is a failure of its entry, ``cut off at stop`` (:mod:`agentload.locust.window`).
 
 - stream: read line by line as the lines arrive; ``TTFT <scenario>`` at the first content token,
   ``TPOT <scenario>`` = (E2E - TTFT) / (output tokens - 1) (tokens from the usage, else the
@@ -21,6 +22,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from gevent import Timeout
 
@@ -37,9 +39,12 @@ from agentload.locust.jobs import run_job
 from agentload.locust.reading import Cut, Limits, read_body, read_lines
 from agentload.locust.window import track
 from agentload.metrics.llm import StreamMetrics, stream_metrics
+from agentload.redaction import redact
 
 _STREAM_ACCEPT = {"ndjson": "application/x-ndjson"}
-_NO_REDIRECT = {"allow_redirects": False}  # a 3xx is judged by its status
+_NO_REDIRECT = {"allow_redirects": False}  # a 3xx is judged by its status, or followed by us
+_REDIRECTS = (301, 302, 303, 307, 308)
+MAX_REDIRECTS = 5
 
 
 @dataclass(frozen=True)
@@ -84,24 +89,73 @@ def _limits(call: Call) -> Limits:
 
 
 def _plain(user: Any, call: Call, values: dict[str, Any], started_at: float | None) -> Answered:
-    """A plain request; its body read whole within the limits, then judged."""
+    """A plain request; its body read whole within the limits, then judged. With
+    ``follow_redirects``, a redirect to the same origin is followed (each hop a request of the
+    entry), up to ``MAX_REDIRECTS``; one to another origin is not."""
     limits = _limits(call)
     started = started_at if started_at is not None else time.perf_counter()
-    url, args = url_of(call, values), send_args(call, values, user.default_headers)
+    method, url = call.method, url_of(call, values)
+    args = send_args(call, values, user.default_headers)
     try:
-        with user.client.request(call.method, url, stream=True, **args, **_NO_REDIRECT) as resp:
-            cut = _read_whole(resp, call, limits)
-            if cut is not None:
-                verdict, answer = Verdict(cut.outcome, cut.reason), None
-                resp.failure(cut.reason)
-            else:
-                verdict, answer = judge_answer(resp, call)
-            resp.request_meta["response_time"] = (time.perf_counter() - started) * 1000
-            if cut is None and resp.status_code:
-                resp.request_meta["response_length"] = len(resp.content or b"")
-            return Answered(verdict, answer, resp.headers)
+        for hops in range(MAX_REDIRECTS + 1):
+            with user.client.request(method, url, stream=True, **args, **_NO_REDIRECT) as resp:
+                hop = _redirect(user, call, resp, method, url) if call.follow_redirects else None
+                if isinstance(hop, tuple) and hops < MAX_REDIRECTS:
+                    resp.success()
+                    _discard(resp, limits)
+                    method, url = hop
+                    if method == "GET":
+                        args.pop("json", None)
+                    continue
+                if hop is not None:
+                    reason = hop if isinstance(hop, str) else f"over {MAX_REDIRECTS} redirects"
+                    cut: Cut | None = Cut("error", reason)
+                else:
+                    with track(resp, user):  # killed reading the body: cut off at stop
+                        cut = _read_whole(resp, call, limits)
+                if cut is not None:
+                    verdict, answer = Verdict(cut.outcome, cut.reason), None
+                    resp.failure(cut.reason)
+                else:
+                    verdict, answer = judge_answer(resp, call)
+                resp.request_meta["response_time"] = (time.perf_counter() - started) * 1000
+                if cut is None and resp.status_code:
+                    resp.request_meta["response_length"] = len(resp.content or b"")
+                return Answered(verdict, answer, resp.headers)
+        raise AssertionError("unreachable: the last hop returns")
     finally:
         limits.deadline.cancel()
+
+
+def _redirect(
+    user: Any, call: Call, resp: Any, method: str, url: str
+) -> tuple[str, str] | str | None:
+    """Where a redirect goes when it may be followed: the next method and path (same origin),
+    the reason it is not followed (another origin), or None (not a redirect)."""
+    target = resp.headers.get("Location") if resp.headers else None
+    if resp.status_code not in _REDIRECTS or resp.status_code in call.expect_status or not target:
+        return None
+    goes_to = urljoin(f"{user.host}{url}", target)
+    if _origin(goes_to) != _origin(user.host):
+        return redact(f"redirect to another origin ({_origin(goes_to)}): not followed")
+    parts = urlsplit(goes_to)
+    keep = resp.status_code in (307, 308) or method in ("GET", "HEAD")
+    return (method if keep else "GET"), parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.scheme}://{parts.hostname}:{port}"
+
+
+def _discard(resp: Any, limits: Limits) -> None:
+    """Read a redirect's body (within the limits) so its connection can serve the next hop."""
+    if resp._response is not None:
+        try:
+            read_body(resp._response, limits)
+        except Cut:
+            pass
 
 
 def _read_whole(resp: Any, call: Call, limits: Limits) -> Cut | None:
@@ -135,7 +189,7 @@ def _stream(
         with user.client.request(call.method, url, stream=True, **args, **_NO_REDIRECT) as resp:
             cut = _read_whole(resp, call, limits) if resp.status_code == 0 else None
             if cut is None and resp.status_code in call.expect_status:
-                with track():  # a user killed mid-stream counts as cut off
+                with track(resp, user):  # killed mid-stream: a failure, cut off at stop
                     cut = _read(resp, reader, limits)
             ended = time.perf_counter()
             resp.request_meta["response_time"] = (ended - started) * 1000

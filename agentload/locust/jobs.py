@@ -23,6 +23,7 @@ from agentload.apis.templates import fill
 from agentload.apis.verdicts import Verdict
 from agentload.locust.answers import judge_answer, read_json, send_args, url_of
 from agentload.locust.entries import failure_verdict
+from agentload.redaction import redact
 
 _TRANSIENT = (0, 429, 502, 503, 504)
 
@@ -107,8 +108,8 @@ def _terminal(call: Call, job: Job, answer: Any, state: Any) -> Verdict | None:
         return judge(call.success, answer)
     if text in job.failure_states or text in job.cancelled_states:
         detail = jsonpath.get(answer, job.error_path)
-        reason = detail if isinstance(detail, str) and detail else "no reason given"
-        return Verdict("error", f"job {text}: {reason}")
+        reason = detail[:200] if isinstance(detail, str) and detail else "no reason given"
+        return Verdict("error", redact(f"job {text[:100]}: {reason}"))
     return None
 
 
@@ -150,4 +151,4 @@ def _answer_error(job: Job, answer: Any) -> Verdict | None:
     detail = jsonpath.get(answer, job.answer_error)
     if detail is jsonpath.MISSING or detail is None:
         return None
-    return Verdict("error", f"job error: {detail}")
+    return Verdict("error", redact(f"job error: {str(detail)[:200]}"))

@@ -5,8 +5,11 @@ On every process (local, master, worker) the API description (``--api``), its ph
 into an :class:`agentload.scenarios.plan.ApiPlan` before any user starts, and kept as this
 process' settings (:mod:`agentload.locust.settings`); a bad one prints one line naming the file
 and field to stderr and ends Locust with exit code 2. The scenarios' weights become the class
-weights of the one-scenario users. On the master or a local runner the timeline recorder
-(``--agentload-out``) and the client-side metrics exporter (``--client-metrics-port``) start.
+weights of the one-scenario users. On the master or a local runner the user classes that start
+are chosen (:func:`_choose_user_classes`: the named ones, as named, the web UI included; else
+the closed-model users, offered in the web UI's class picker; ``OpenModelUser`` only when named
+or with the open-model shape), and the timeline recorder (``--agentload-out``) and the
+client-side metrics exporter (``--client-metrics-port``) start.
 With remote workers, :mod:`agentload.locust.remote` checks that each worker resolved the
 master's plan (a digest) and resolves it again there with the master's phase.
 
@@ -49,7 +52,8 @@ def _on_init(environment: Any, **_kw: Any) -> None:
     _apply_class_weights(environment, loaded.plan)
     remote.install(environment, options, loaded)  # remote workers' plan check
     if getattr(options, "worker", False):
-        return
+        return  # a worker spawns the classes its master sends
+    _choose_user_classes(environment, options, open_shape)
     if options.agentload_out:
         timeline.install(environment, Path(options.agentload_out))
     if options.client_metrics_port:
@@ -85,6 +89,40 @@ def _apply_class_weights(environment: Any, plan: ApiPlan) -> None:
         scenario = getattr(user_class, "agentload_scenario", None)
         if scenario in weights and weights[scenario] > 0:
             user_class.weight = max(1, round(weights[scenario]))
+
+
+def _choose_user_classes(environment: Any, options: Any, open_shape: bool) -> None:
+    """Which user classes the run starts, in the web UI as headless (master or local runner).
+
+    Classes named on the command line run as named; the runner names the phase's (the profile's
+    ``user_classes``), and in the web UI they run with the phase's shape: Locust's class picker,
+    which would start every class it lists (all ticked at first) and drop the shape, stays off
+    unless ``--class-picker`` asks for it. With none named (plain ``locust -f locustfiles/``),
+    every class runs but ``OpenModelUser``, kept for the open-model shape (a closed-loop run
+    never mixes in the open model), and, with no shape to drop, the web UI offers them in its
+    class picker.
+    """
+    if getattr(options, "user_classes", None):
+        return
+    if not open_shape:
+        closed = [c for c in environment.user_classes if not _open_model(c)]
+        if closed:
+            environment.user_classes = closed
+        available = environment.available_user_classes or {}
+        environment.available_user_classes = {
+            name: c for name, c in available.items() if not _open_model(c)
+        } or available
+        tasks = environment.available_user_tasks or {}
+        environment.available_user_tasks = {
+            name: t for name, t in tasks.items() if name in environment.available_user_classes
+        } or None
+    if environment.web_ui is not None and environment.shape_class is None:
+        environment.web_ui.userclass_picker_is_active = True
+        options.class_picker = True
+
+
+def _open_model(user_class: type) -> bool:
+    return bool(getattr(user_class, "agentload_open_model", False))
 
 
 listen("init", _on_init)

@@ -2,14 +2,17 @@
 (:mod:`agentload.results.requests_file`).
 
 With ``--agentload-requests DIR`` a local runner or a worker writes one line per HTTP request
-(a Locust ``request`` event that carries a response; the timing entries ``TTFT``/``TPOT``/``TTC``
-and ``record_entry`` carry none and get no line) to ``DIR/requests.parts/<worker>-<pid>.jsonl.gz``.
+(a Locust ``request`` event that carries a response, or a request cut off at stop,
+:data:`~agentload.locust.window.CUT_OFF`: outcome ``timeout``, reason ``cut off at stop``; the
+timing entries ``TTFT``/``TPOT``/``TTC`` and ``record_entry`` carry none and get no line) to
+``DIR/requests.parts/<worker>-<pid>.jsonl.gz``.
 A request made inside a scenario task (:func:`begin` ... :func:`end`, from
 :mod:`agentload.locust.tasks`) waits for the task to end and gets its context: the scenario, the
 intended start, the TTFT and tokens of a stream and the task's outcome (on its first request,
 ``part: "call"``; a job's polls and cancel are ``part: "poll"``, a session's later steps
-``part: "step"``, each with its own HTTP outcome). Other requests (a user's own locustfile) get
-``scenario: null`` and their HTTP outcome.
+``part: "step"``, each with its own HTTP outcome; a task that ended without an outcome, begun
+after the stop began and killed with its user, ``null``). Other requests (a user's own
+locustfile) get ``scenario: null`` and their HTTP outcome.
 :func:`dropped` writes an open-model arrival given up.
 
 Cost on the hot path: a tuple appended to a list and one seeded key (:class:`Sampler`); a
@@ -36,6 +39,7 @@ from agentload.apis.verdicts import Verdict
 from agentload.locust.entries import failure_verdict
 from agentload.locust.hooks import listen
 from agentload.locust.settings import settings
+from agentload.locust.window import CUT_OFF, CUT_OFF_REASON
 from agentload.metrics.llm import StreamMetrics
 from agentload.results.requests_file import DEFAULT_CAP, PARTS_DIR, Sampler, part_batch
 
@@ -98,7 +102,7 @@ class RequestLog:
             if call.intended is not None:
                 row[4] = call.intended
             row[13] = verdict.outcome if verdict is not None else None
-            row[14] = (verdict.reason or None) if verdict is not None else "call cut off"
+            row[14] = (verdict.reason or None) if verdict is not None else "no outcome"
             if metrics is not None:
                 row[6] = metrics.ttft_ms
                 row[8], row[9] = metrics.input_tokens, metrics.output_tokens
@@ -150,11 +154,13 @@ class RequestLog:
         start_time: float | None = None,
         **_kw: Any,
     ) -> None:
-        if response is None or self._sampler is None:
+        if self._sampler is None or (response is None and exception is not CUT_OFF):
             return
         status = int(getattr(response, "status_code", 0) or 0)
         if exception is None:
             outcome, reason = "success", None
+        elif exception is CUT_OFF:
+            outcome, reason = "timeout", CUT_OFF_REASON
         else:
             outcome = "error" if 200 <= status < 400 else failure_verdict(response).outcome
             reason = str(exception)[:_REASON_CHARS]
@@ -257,7 +263,7 @@ def begin(scenario: str, started_at: float | None, session: bool = False) -> Cal
 
 
 def end(call: Call | None, verdict: Verdict | None, metrics: StreamMetrics | None) -> None:
-    """The call is over (``verdict`` None: cut off): its requests get their lines."""
+    """The call is over (``verdict`` None: no outcome): its requests get their lines."""
     if call is not None:
         LOG.end(call, verdict, metrics)
 

@@ -21,12 +21,14 @@ from agentload.apis.load import DEFAULT_API, load_description
 from agentload.errors import ConfigError
 from agentload.locust import llm_metrics
 from agentload.metrics.slo import from_option
+from agentload.redaction import basic_header
 from agentload.scenarios.arrivals import OpenModelPlan, resolve_plan
 from agentload.scenarios.config import load_scenario_config
 from agentload.scenarios.plan import ApiPlan, resolve
 from agentload.stock.lookup import find
 
 API_ENV = "AGENTLOAD_API"
+HOST_AUTH_ENV = "AGENTLOAD_HOST_AUTH"  # --host's user:password (the runner's locust_plan sets it)
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,11 @@ def load_settings(options: Any, open_shape_json: str | None) -> PluginSettings:
     if not open_cfg.scenario:
         open_cfg = open_cfg.model_copy(update={"scenario": plan.active()[0].name})
     open_model = resolve_plan(open_cfg, open_shape_json)
-    return PluginSettings(plan=plan, headers=plan.auth_headers(), open_model=open_model)
+    headers = plan.auth_headers()
+    credentials = os.environ.get(HOST_AUTH_ENV, "")
+    if credentials and not any(name.lower() == "authorization" for name in headers):
+        headers["Authorization"] = basic_header(credentials)  # --host's user-info
+    return PluginSettings(plan=plan, headers=headers, open_model=open_model)
 
 
 def use_settings(new: PluginSettings, slo: str) -> None:

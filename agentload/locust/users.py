@@ -68,6 +68,7 @@ class OpenModelUser(AgentUser):
     """Calls on an arrival schedule (constant or Poisson), timed from the intended start."""
 
     wait_time = constant(0)  # the arrival clock does the waiting
+    agentload_open_model = True  # starts only when named or with the open-model shape
 
     def on_start(self) -> None:
         self.open_plan = settings().open_model

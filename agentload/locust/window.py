@@ -3,30 +3,39 @@
 Every process notes, from Locust's ``request`` event, when its first request started and its last
 response ended (wall clock), and counts requests in flight: Locust's two HTTP sessions
 (``HttpSession`` and ``FastHttpSession``) are wrapped once at import so that a request a user is
-killed in (Locust's ``--stop-timeout`` ran out) is counted ``cut_off`` instead of vanishing;
-:func:`track` does the same for a streamed body read after ``request`` returned. The master or
-local runner notes ``steady_start``, when all users of the first spawn were running, and how many
-requests were in flight when the test began stopping.
+killed in (Locust's ``--stop-timeout`` ran out) is counted ``cut_off`` and, instead of vanishing,
+fires Locust's ``request`` event from the dying user as a failure of its own entry (``METHOD
+name``), :data:`CUT_OFF` (``cut off at stop``), with the time it had been in flight;
+:func:`track` does the same for a body read after ``request`` returned (a stream, a plain answer
+read within its limits). So a cut-off request is in the entry's counts, its error rate, the
+gates and ``requests.jsonl.gz``. Only when a stop timeout was set (agentload always sets one):
+without one, Locust kills the users at once by design, and what they had in flight is only
+counted ``cut_off``, as Locust itself drops it (:meth:`MeasurementWindow.reports_kills`). The
+master or local runner notes ``steady_start``, when all users of the first spawn were running,
+and how many requests were in flight when the test began stopping.
 
 A worker sends ``{"first", "last", "cut_off", "in_flight_at_stop", "aborted_at_stop"}`` under
 ``agentload_window`` on each ``report_to_master``; the master keeps the earliest first, the latest
 last and sums the counts. ``WINDOW.to_json()`` on the master or a local runner gives
 ``{"start", "end", "steady_start", "in_flight_at_stop", "cut_off", "aborted_at_stop"}`` (unix
-seconds; None before any request; ``aborted_at_stop``: requests a user started after the stop
-began, killed with it: never in flight at stop, not counted anywhere else). Everything resets
-when a test starts.
+seconds; None before any request; ``cut_off``: requests killed that began before the stop, or
+belong to a scenario task that did (:func:`begin_task`: a session's next step, a job's next
+poll); ``aborted_at_stop``: requests a user started after the stop began, in a task begun after
+it, killed with it: never part of anything in flight at stop, not counted anywhere else).
+Everything resets when a test starts.
 """
 
 from __future__ import annotations
 
 from locust.clients import HttpSession
 from locust.contrib.fasthttp import FastHttpSession
+from locust.exception import CatchResponseError
 from locust.runners import WorkerRunner
 
 import functools
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from types import TracebackType
 from typing import Any
 
 from gevent import GreenletExit
@@ -34,6 +43,10 @@ from gevent import GreenletExit
 from agentload.locust.hooks import listen
 
 REPORT_KEY = "agentload_window"
+_TASK_BEFORE_STOP = "agentload_task_before_stop"  # a user's attribute (begin_task)
+CUT_OFF_REASON = "cut off at stop"
+#: The failure of every request cut off at stop (one instance: listeners tell it by identity).
+CUT_OFF = CatchResponseError(CUT_OFF_REASON)
 
 
 class MeasurementWindow:
@@ -43,6 +56,7 @@ class MeasurementWindow:
     def __init__(self) -> None:
         self.reset()
         self._is_worker = False
+        self._environment: Any = None
 
     def reset(self) -> None:
         self.first: float | None = None
@@ -55,7 +69,7 @@ class MeasurementWindow:
         self._pending_cut_off = 0
         self._pending_aborted = 0
         self._pending_at_stop = 0
-        self._stopping = False
+        self.stopped_at: float | None = None  # when the test began stopping (unix s)
 
     def note_request(self, start: float, end: float) -> None:
         if self.first is None or start < self.first:
@@ -73,25 +87,26 @@ class MeasurementWindow:
             "aborted_at_stop": self.aborted_at_stop,
         }
 
-    @contextmanager
-    def tracking(self) -> Iterator[None]:
-        """Count the block as a request in flight; a kill inside it counts one ``cut_off``
-        unless the request started after the test began stopping (a user woken from its think
-        time in the same instant as Locust's kill: that request was never in flight at stop)."""
-        self.in_flight += 1
-        stopping = self._stopping
-        try:
-            yield
-        except GreenletExit:
-            if not stopping:
-                self.cut_off += 1
-                self._pending_cut_off += 1
-            else:  # started after the stop began, killed with its user: never in flight at stop
-                self.aborted_at_stop += 1
-                self._pending_aborted += 1
-            raise
-        finally:
-            self.in_flight -= 1
+    def killed(self, started: float, user: Any) -> bool:
+        """A request begun at ``started`` (unix s) is killed with its ``user``: counted
+        ``cut_off`` when it began before the test began stopping, or belongs to a task that did
+        (a session's next step, a job's next poll: the task was in flight at stop); else
+        ``aborted_at_stop``: a user woken from its think time in the same instant as Locust's
+        kill, whose request was never part of anything in flight at stop. True when it is to
+        be reported as a failure of its entry (cut off, and :meth:`reports_kills`)."""
+        stopped = self.stopped_at
+        if stopped is None or started < stopped or getattr(user, _TASK_BEFORE_STOP, False):
+            self.cut_off += 1
+            self._pending_cut_off += 1
+            return self.reports_kills()
+        self.aborted_at_stop += 1
+        self._pending_aborted += 1
+        return False
+
+    def reports_kills(self) -> bool:
+        """Whether what Locust kills is reported (failures, outcomes): only when the users were
+        given a stop timeout (a worker has its master's), which then ran out."""
+        return bool(getattr(self._environment, "stop_timeout", 0))
 
     # -- Locust events ---------------------------------------------------------------------------
     def register(self) -> MeasurementWindow:
@@ -106,6 +121,7 @@ class MeasurementWindow:
 
     def _on_init(self, environment: Any, **_kw: Any) -> None:
         self._is_worker = isinstance(environment.runner, WorkerRunner)
+        self._environment = environment
 
     def _on_test_start(self, **_kw: Any) -> None:
         self.reset()
@@ -115,7 +131,8 @@ class MeasurementWindow:
             self.steady_start = time.time()
 
     def _on_test_stopping(self, **_kw: Any) -> None:
-        self._stopping = True
+        if self.stopped_at is None:
+            self.stopped_at = time.time()
         self.in_flight_at_stop += self.in_flight
         self._pending_at_stop += self.in_flight
 
@@ -147,16 +164,81 @@ class MeasurementWindow:
 WINDOW = MeasurementWindow().register()
 
 
-def track() -> Any:
-    """A context manager counting a request in flight (e.g. a streamed body being read)."""
-    return WINDOW.tracking()
+def begin_task(user: Any) -> bool:
+    """``user`` begins a scenario task: True unless the test is already stopping (a task begun
+    before the stop is in flight at stop, and so is each of its requests, even one it sends
+    during the stop timeout)."""
+    before = WINDOW.stopped_at is None
+    setattr(user, _TASK_BEFORE_STOP, before)
+    return before
+
+
+class _Tracked:
+    """``with track(resp, user):`` (see :func:`track`)."""
+
+    __slots__ = ("resp", "user")
+
+    def __init__(self, resp: Any, user: Any) -> None:
+        self.resp = resp
+        self.user = user
+
+    def __enter__(self) -> None:
+        WINDOW.in_flight += 1
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        WINDOW.in_flight -= 1
+        if kind is not None and issubclass(kind, GreenletExit):
+            meta = self.resp.request_meta
+            if WINDOW.killed(meta["start_time"], self.user):  # the response reports it on exit
+                meta["response_time"] = (time.time() - meta["start_time"]) * 1000
+                self.resp.failure(CUT_OFF)
+
+
+def track(resp: Any, user: Any) -> _Tracked:
+    """A context manager counting the read of ``resp``'s body (a ``catch_response`` response
+    of Locust's, inside its ``with``; ``user``'s) as a request in flight; a kill inside it
+    makes the response a failure :data:`CUT_OFF`, timed from the request's start, that Locust
+    reports as the ``with`` ends."""
+    return _Tracked(resp, user)
+
+
+def _cut_off(session: Any, method: str, name: str, url: str, started: float) -> None:
+    """Report a request killed in flight as a failure of its entry (from the dying user)."""
+    user = getattr(session, "user", None)
+    session.request_event.fire(
+        request_type=method,
+        name=name,
+        response_time=(time.time() - started) * 1000,
+        response_length=0,
+        response=None,
+        exception=CUT_OFF,
+        context=user.context() if user is not None else {},
+        start_time=started,
+        url=url,
+    )
 
 
 def _counted(request: Callable[..., Any]) -> Callable[..., Any]:
+    """Locust's ``request`` counted in flight; killed in it: :func:`_cut_off` (inlined try
+    blocks: this runs for every request)."""
+
     @functools.wraps(request)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with WINDOW.tracking():
-            return request(*args, **kwargs)
+    def wrapper(session: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        window = WINDOW
+        window.in_flight += 1
+        started = time.time()
+        try:
+            return request(session, method, url, *args, **kwargs)
+        except GreenletExit:
+            if window.killed(started, getattr(session, "user", None)):
+                given = kwargs.get("name") or (args[0] if args else None)
+                name = given or getattr(session, "request_name", None) or url
+                _cut_off(session, method, str(name), url, started)
+            raise
+        finally:
+            window.in_flight -= 1
 
     wrapper.__agentload_counted__ = True  # type: ignore[attr-defined]
     return wrapper

@@ -18,7 +18,10 @@ counts
 plain nested integers that add up exactly across workers. :func:`llm_section` turns them into
 summary.json's ``llm[SCENARIO]``: ``{requests, ttft_ms, itl_ms, tpot_ms, e2e_ms`` (each
 ``{p50, p90, p95, p99, mean}``), ``output_tokens, input_tokens, output_tokens_per_s,
-total_tokens_per_s, token_source}``, rates over the measurement window.
+total_tokens_per_s, token_source, tokens_base}``, rates over the measurement window.
+``tokens_base`` names what the tokens are counted over: ``streamed calls`` (the ``requests``
+streamed calls that did not fail; a plain call's usage is not counted), so a scenario that
+streams a share of its calls has token rates of that share only.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from agentload.metrics import latency
 
 KINDS = ("ttft", "itl", "tpot", "e2e")
 TOKENS = "tokens"
+#: What the token counts and rates of ``llm[SCENARIO]`` are over (see the module docstring).
+TOKENS_BASE = "streamed calls"
 _QUANTILES = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
 
 
@@ -125,8 +130,35 @@ def llm_section(
         total = output + (inputs or 0)
         section["total_tokens_per_s"] = round(total / per_s, 3) if per_s else None
         section["token_source"] = _source(tokens)
+        section["tokens_base"] = TOKENS_BASE
         out[scenario] = section
     return out
+
+
+def tokens_findings(llm: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The console's lines on ``summary["llm"]``, one per scenario, naming the rates' base:
+    ``chat: 98.6 output tokens/s, 150.2 total tokens/s, counted over its 120 streamed calls
+    (tokens from usage)``."""
+    lines = []
+    for scenario, section in sorted(llm.items()):
+        out, total = section.get("output_tokens_per_s"), section.get("total_tokens_per_s")
+        rates = ", ".join(
+            f"{value:.1f} {what} tokens/s"
+            for what, value in (("output", out), ("total", total))
+            if isinstance(value, int | float)
+        )
+        calls = _calls_of(int(section.get("requests") or 0), section.get("tokens_base"))
+        lines.append(
+            f"{scenario}: {rates or 'no token rate'}, counted over its {calls} "
+            f"(tokens from {section.get('token_source')})"
+        )
+    return lines
+
+
+def _calls_of(n: int, base: str | None) -> str:
+    """``120 streamed calls``, ``1 streamed call``: ``n`` calls of a token base."""
+    base = base or TOKENS_BASE
+    return f"{n} {base.removesuffix('s') if n == 1 else base}"
 
 
 def _source(tokens: Mapping[str, int]) -> str | None:

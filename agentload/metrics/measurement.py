@@ -1,11 +1,21 @@
 """How a run's figures were measured, in sentences for the console and the report (pure).
 
 ``measurement_notes(summary) -> list[str]``: the load model (closed loop: the warning that its
-percentiles under-report stalls; open model: the arrivals) and requests cut off at stop.
+percentiles under-report stalls; open model: the arrivals), requests cut off at stop, and a run
+whose figures are not a measurement.
+
+``not_measured(summary, planned_s) -> str | None``: why the figures of a run planned for
+``planned_s`` seconds (the rate phase, each run of a sweep) are **not measured**, or None when
+they are: its window (first request's start to last response's end) covers under
+:data:`MIN_WINDOW_SHARE` of the run, or (the open model) it counted an outcome for under
+:data:`MIN_COUNTED_SHARE` of the calls it sent. A rate over such a window, or over a part of
+what was sent, says nothing of the target (a few requests in a window of milliseconds give
+hundreds of requests per second): the sweep never takes it for its ``max_rate_under_slo``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 CLOSED_LOOP_NOTE = (
@@ -13,10 +23,34 @@ CLOSED_LOOP_NOTE = (
     "back new requests and these percentiles under-report stalls; the open model times every "
     "request from its intended start (docs: How agentload measures)"
 )
+MIN_WINDOW_SHARE = 0.5  # of the planned run
+MIN_COUNTED_SHARE = 0.9  # of the calls sent (open model)
+
+
+def not_measured(summary: Mapping[str, Any], planned_s: float) -> str | None:
+    """Why the run's figures are not a measurement (see the module docstring), or None."""
+    seconds = (summary.get("window") or {}).get("seconds")
+    if not isinstance(seconds, int | float) or seconds < MIN_WINDOW_SHARE * planned_s:
+        shown = f"{seconds:.3f}s" if isinstance(seconds, int | float) else "none: no request"
+        return (
+            f"its measurement window ({shown}) is under {MIN_WINDOW_SHARE:.0%} of the "
+            f"{planned_s:g}s run"
+        )
+    sent = (summary.get("arrivals") or {}).get("sent")
+    if isinstance(sent, int) and sent > 0:
+        outcomes = (summary.get("agent_outcomes") or {}).values()
+        counted = sum(int(row.get("total") or 0) for row in outcomes)
+        if counted < MIN_COUNTED_SHARE * sent:
+            return (
+                f"{counted:,} of the {sent:,} calls sent were counted "
+                f"(under {MIN_COUNTED_SHARE:.0%})"
+            )
+    return None
 
 
 def measurement_notes(summary: dict[str, Any]) -> list[str]:
-    """How the figures were measured, one line each: the load model and requests cut off."""
+    """How the figures were measured, one line each: the load model, requests cut off, and
+    figures that are not a measurement."""
     lines = []
     if summary.get("load_model") == "open" and (arrivals := summary.get("arrivals")):
         lines.append(
@@ -29,6 +63,8 @@ def measurement_notes(summary: dict[str, Any]) -> list[str]:
     if cut_off:
         lines.append(
             f"{cut_off} requests were still in flight when the stop timeout ran out: cut off, "
-            "not in the figures"
+            "each a failure of its entry ('cut off at stop') and its task an outcome 'timeout'"
         )
+    if reason := summary.get("not_measured"):
+        lines.append(f"not measured: {reason}; its rates and percentiles say nothing of the target")
     return lines

@@ -7,9 +7,13 @@ the target sustains), then ``steps`` open-model **rates** spaced evenly strictly
 error rate, TTFT/ITL (streamed calls) and E2E percentiles, goodput. A rate **breaks down** when
 its error rate is above ``max_error_rate`` or its P95 E2E above ``max_p95_factor`` times the
 synchronous one (:func:`breakdown`); the sweep stops there and says so.
-:func:`max_rate_under_slo` is the highest rate whose goodput share meets the target: between the
-last rate that meets it and the next that does not, the rate where the goodput line crosses the
-target (labelled ``interpolated``), as the rates are measured only at their points.
+A run whose figures are **not measured** (:func:`agentload.metrics.measurement.not_measured`: a
+window far shorter than the run, or far fewer calls counted than sent; the row's
+``not_measured`` says why) gives no rate: with the synchronous or throughput run not measured no
+rates are run, and a rate not measured stops the sweep.
+:func:`max_rate_under_slo` is the highest measured rate whose goodput share meets the target:
+between the last rate that meets it and the next that does not, the rate where the goodput line
+crosses the target (labelled ``interpolated``), as the rates are measured only at their points.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ def row(
         "goodput_per_s": goodput.get("per_s"),
         "arrivals": arrivals,
         "users": summary.get("users"),
+        "not_measured": summary.get("not_measured"),
     }
 
 
@@ -81,12 +86,13 @@ def breakdown(
 
 def max_rate_under_slo(rows: Sequence[Mapping[str, Any]], target: float) -> dict[str, Any] | None:
     """The highest achieved rate whose goodput share is at least ``target`` (see the module
-    docstring), or None when no row meets it (or no row has goodput: no SLOs)."""
+    docstring), or None when no measured row meets it (or no row has goodput: no SLOs)."""
     points = sorted(
         (float(r["achieved_rate"]), float(r["goodput"]))
         for r in rows
         if isinstance(r.get("achieved_rate"), int | float)
         and isinstance(r.get("goodput"), int | float)
+        and not r.get("not_measured")
     )
     best: dict[str, Any] | None = None
     for index, (rate, share) in enumerate(points):
@@ -110,9 +116,9 @@ def max_rate_under_slo(rows: Sequence[Mapping[str, Any]], target: float) -> dict
 
 def sweep_finding(section: Mapping[str, Any]) -> str:
     """The sweep in one sentence, for the console and the report."""
-    sync = (section.get("synchronous") or {}).get("achieved_rate")
-    throughput = (section.get("throughput") or {}).get("achieved_rate")
-    head = f"synchronous {_rate(sync)}, throughput {_rate(throughput)}"
+    sync, throughput = section.get("synchronous") or {}, section.get("throughput") or {}
+    head = f"synchronous {_run_rate(sync)}, throughput {_run_rate(throughput)}"
+    runs = [sync, throughput, *(section.get("rates") or [])]
     target = section.get("goodput_target")
     share = f"goodput >= {target:.0%}" if isinstance(target, int | float) else "its goodput target"
     found = section.get("max_rate_under_slo")
@@ -122,10 +128,17 @@ def sweep_finding(section: Mapping[str, Any]) -> str:
             low, high = found.get("between") or (None, None)
             how = f" (interpolated between {_rate(low)} and {_rate(high)})"
         tail = f"max rate under SLO {_rate(found.get('rate'))}{how} at {share}"
+    elif any(run.get("not_measured") for run in runs):
+        tail = f"no max rate: no measured rate met {share}"
     else:
         tail = f"no rate met {share}"
     stopped = section.get("stopped")
     return f"{head}; {tail}" + (f"; stopped early: {stopped}" if stopped else "")
+
+
+def _run_rate(run: Mapping[str, Any]) -> str:
+    """A run's achieved rate, or that it was not measured."""
+    return "not measured" if run.get("not_measured") else _rate(run.get("achieved_rate"))
 
 
 def _rate(value: Any) -> str:

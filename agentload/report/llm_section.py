@@ -27,11 +27,12 @@ def llm(run: RunData) -> str:
             for key, label in _KINDS
         ]  # fmt: skip
         out_rate = fmt_num(figures.get("output_tokens_per_s"))
+        base = escape(str(figures.get("tokens_base") or "streamed calls"))
         tokens = (
-            f"{fmt_num(figures.get('requests'))} streamed calls; output tokens "
-            f"{fmt_num(figures.get('output_tokens'))} ({out_rate}/s), input tokens "
+            f"tokens of {fmt_num(figures.get('requests'))} {base}: output "
+            f"{fmt_num(figures.get('output_tokens'))} ({out_rate}/s), input "
             f"{fmt_num(figures.get('input_tokens'))}, total "
-            f"{fmt_num(figures.get('total_tokens_per_s'))}/s; tokens from "
+            f"{fmt_num(figures.get('total_tokens_per_s'))}/s; from "
             f"{escape(str(figures.get('token_source')))}"
         )
         body += f"<h3>{escape(scenario)}</h3><p class=note>{tokens}.</p>"
@@ -54,7 +55,7 @@ def llm(run: RunData) -> str:
         )
     note = (
         "<p class=note>Streamed calls that did not fail; TPOT = (E2E − TTFT) / (output tokens − "
-        "1); rates over the measurement window. Goodput: calls that succeeded and met every SLO."
-        "</p>"
+        "1); token rates of those calls only (a plain call's tokens are not counted), over the "
+        "measurement window. Goodput: calls that succeeded and met every SLO.</p>"
     )
     return section("LLM serving: tokens, latency per token, goodput", note + body, "llm")

@@ -1,5 +1,5 @@
-"""The report's sweep section: latency percentiles and goodput against the achieved rate, and
-the runs as a table, the max rate under SLO marked."""
+"""The report's sweep section: latency percentiles and goodput against the achieved rate (runs
+not measured left out), and the runs as a table, the max rate under SLO marked."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ def runs(info: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def sweep_chart(info: Mapping[str, Any]) -> Chart | None:
-    """E2E (and TTFT) percentiles, and goodput, against the achieved rate."""
-    rows = runs(info)
+    """E2E (and TTFT) percentiles, and goodput, against the achieved rate (measured runs)."""
+    rows = [r for r in runs(info) if not r.get("not_measured")]
     if not rows:
         return None
     rates = [float(r["achieved_rate"]) for r in rows]
@@ -56,7 +56,7 @@ def sweep_table(info: Mapping[str, Any]) -> str:
     rows: Sequence[Mapping[str, Any]] = runs(info)
     body = [
         [
-            escape(str(r.get("kind"))),
+            escape(str(r.get("kind")) + (" (not measured)" if r.get("not_measured") else "")),
             fmt_num(r.get("target_rate")) if r.get("target_rate") is not None else "–",
             fmt_num(r.get("achieved_rate")),
             fmt_num(r.get("users")),

@@ -13,14 +13,16 @@ open model, ``arrivals`` {scheduled, sent, late, dropped}, ``llm`` per streamed 
 p99_ms, p999_ms, max_ms, avg_ms, failed}}, ``gates`` [{name, expr, observed, passed, ...}],
 ``abort_reason``, ``stress``, ``profile``; extras: ``agent_outcomes`` per scenario, ``load`` (phase
 load: the degradation point), ``server_side``, ``meta.histogram`` (which histogram the latencies
-come from, :func:`agentload.metrics.stats.histogram_meta`).
+come from, :func:`agentload.metrics.stats.histogram_meta`), ``not_measured`` (a run given its
+planned length, ``planned_s``: the rate phase, a sweep's runs; why its figures are not a
+measurement, or None: :func:`agentload.metrics.measurement.not_measured`).
 An endpoint's latencies are over its successful requests; ``failed`` {requests, p50_ms, p95_ms,
 p99_ms, max_ms, avg_ms} has the failed ones' (None for runs recorded before the split).
 Totals count HTTP entries only (timing entries such as TTFT would count requests twice).
 
 API: ``build_summary(phase=, started_at=, target=, final=, timeline=, outcomes=, gates=,
 abort_reason=, users=, duration_s=, stress=, profile=, server_side=, extra=, strict_gates=,
-load_entry=)`` (gates
+load_entry=, planned_s=)`` (gates
 evaluated, verdict and exit_code set), ``verdict_for(results, aborted) -> (verdict, ExitCode)``,
 ``write_json_atomic(path, obj)`` / ``write_bytes_atomic(path, data)`` (AgentloadError on OSError).
 """
@@ -42,6 +44,7 @@ from agentload.gates import Gate, GateResult, evaluate
 from agentload.metrics.knee import degradation_point
 from agentload.metrics.latency import FAILED_KEYS, EntryLatency
 from agentload.metrics.llm import llm_section
+from agentload.metrics.measurement import not_measured
 from agentload.metrics.slo import goodput_section
 from agentload.metrics.stats import (
     entry_stats,
@@ -85,6 +88,7 @@ def build_summary(
     extra: Mapping[str, Any] | None = None,
     strict_gates: bool | None = None,
     load_entry: str | None = None,
+    planned_s: float | None = None,
 ) -> dict[str, Any]:
     """The summary dict, gates evaluated on it. Without final.json (interrupted run) the figures
     come from the timeline. Unknown gate entries raise ConfigError when ``strict_gates`` (default:
@@ -125,6 +129,8 @@ def build_summary(
         "profile": dict(profile) if profile is not None else None,
     }
     summary.update(load_model_section(final))
+    if planned_s is not None:
+        summary["not_measured"] = not_measured(summary, planned_s)
     seconds = window["seconds"] if window else duration
     if final.get("llm"):
         summary["llm"] = llm_section(final["llm"], seconds)

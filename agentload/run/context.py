@@ -31,6 +31,7 @@ class PhaseRecord:
     load_window: list[float] = field(default_factory=list)  # when each Locust run started
     load_end: float | None = None  # when the last one ended (time.time())
     gate_abort: str | None = None  # an early abort's reason
+    planned_s: float | None = None  # rate, sweep: the results folder's run's planned length
 
 
 class Stoppable(Protocol):

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 from agentload.errors import AgentloadError, ConfigError, ExitCode
 from agentload.gates import shown_expr
 from agentload.metrics.knee import no_knee_finding
+from agentload.metrics.llm import tokens_findings
 from agentload.metrics.measurement import measurement_notes
 from agentload.metrics.sweep import sweep_finding
+from agentload.redaction import shown_url
 from agentload.results.junit import write_junit
 from agentload.results.reading import read_json, read_timeline
 from agentload.results.requests_file import PARTS_DIR, merge_parts
@@ -87,7 +89,7 @@ def _summary(ctx: FinishedRun) -> tuple[dict[str, Any], ExitCode]:
     kwargs: dict[str, Any] = {
         "phase": ctx.phase,
         "started_at": ctx.started_at,
-        "target": ctx.target.url if ctx.target else (ctx.config.host or ""),
+        "target": ctx.target.url if ctx.target else shown_url(ctx.config.host or ""),
         "final": final,
         "timeline": read_timeline(out / "timeline.jsonl"),
         "gates": ctx.gates,
@@ -98,6 +100,7 @@ def _summary(ctx: FinishedRun) -> tuple[dict[str, Any], ExitCode]:
         # a plan's entries were checked before the load: one it did not reach had no requests
         "strict_gates": False if ctx.record.gate_abort or no_load or ctx.api_plan else None,
         "load_entry": ctx.api_plan.entry_of(None) if ctx.api_plan else ctx.config.entry,
+        "planned_s": ctx.record.planned_s,  # its figures checked: measured or not
     }
     if ctx.config_error is None:
         try:
@@ -236,6 +239,7 @@ def _findings(summary: dict[str, Any]) -> list[str]:
         )
     if sweep := summary.get("sweep"):
         lines.append(sweep_finding(sweep))
+    lines += tokens_findings(summary.get("llm") or {})
     return lines
 
 

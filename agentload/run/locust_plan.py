@@ -27,6 +27,7 @@ PLUGIN_LOCUSTFILE = stock_dir("locustfiles") / "plugin.py"
 SHAPES_DIR = Path(__file__).resolve().parents[1] / "locust" / "shapes"
 WORKERS_FILE = "workers.json"  # remote workers: joined, refused, lost (written by the master)
 STOP_TIMEOUT_S = 5.0
+HOST_AUTH_ENV = "AGENTLOAD_HOST_AUTH"  # read by agentload.locust.settings
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class LocustPlan:
     api: Path | None = None
     phase: str = ""
     model: str = ""
+    credentials: str = ""  # --host's user:password, to the users by environment (never argv)
     variables: dict[str, str] = field(default_factory=dict)
     slo: str = ""
     locustfile: Path | None = None
@@ -191,4 +193,6 @@ def build_commands(plan: LocustPlan) -> Commands:
     env = {"AGENTLOAD_SHAPE": json.dumps(plan.shape_table), "PYTHONUNBUFFERED": "1"}
     if plan.api is not None:
         env["AGENTLOAD_API"] = str(plan.api)  # the shipped locustfile makes its classes at import
+    if plan.credentials:
+        env[HOST_AUTH_ENV] = plan.credentials
     return Commands(main=main, workers=workers, env=env)

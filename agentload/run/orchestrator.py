@@ -25,6 +25,7 @@ from agentload.gates import Gate, check_entries, parse_gates
 from agentload.profiles.load import load_profile, scenario_config_path
 from agentload.profiles.model import Profile, check_worker_steps
 from agentload.profiles.overrides import apply_overrides
+from agentload.redaction import split_userinfo
 from agentload.run.config import RunConfig, make_out_dir
 from agentload.run.context import PhaseRecord, Stoppable
 from agentload.run.finish import finish_run
@@ -194,7 +195,8 @@ class Orchestrator:
         """Start (or check) the target, then the resource sampler and Prometheus."""
         cfg = self.config
         if cfg.host is not None:
-            self.target = RemoteTarget(check_host(cfg.host, cfg.allow_remote))
+            url, credentials = split_userinfo(check_host(cfg.host, cfg.allow_remote))
+            self.target = RemoteTarget(url, credentials=credentials)
             if self.api_plan is not None:  # else (a locustfile): ready when the port accepts
                 readiness = self.api_plan.description.readiness
                 self.target.ready_path = readiness.path or None

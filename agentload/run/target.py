@@ -31,6 +31,7 @@ import psutil
 
 from agentload.errors import ConfigError, RunAborted
 from agentload.processes import die_with_parent, end_process, free_port, kill_pid, running
+from agentload.redaction import basic_header, shown_url
 
 _PID_LINE = re.compile(r"target_service: (?P<child>\w+) pid=(?P<pid>\d+) url=(?P<url>\S+)")
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
@@ -51,7 +52,7 @@ def check_host(url: str, allow_remote: bool) -> str:
     """Validate `--host`: an http(s) URL, loopback unless `allow_remote`. Returns it without '/'."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f'--host "{url}" must be a URL like "http://127.0.0.1:8000"')
+        raise ConfigError(f'--host "{shown_url(url)}" must be a URL like "http://127.0.0.1:8000"')
     try:
         port = parts.port
     except ValueError:  # not a number, or above 65535
@@ -64,8 +65,8 @@ def check_host(url: str, allow_remote: bool) -> str:
         )
     if not allow_remote and not is_loopback(url):
         raise ConfigError(
-            f'--host "{url}" is not a loopback address: a load test pointed at the wrong place is '
-            "a denial of service. Pass --allow-remote if you own that deployment."
+            f'--host "{shown_url(url)}" is not a loopback address: a load test pointed at the '
+            "wrong place is a denial of service. Pass --allow-remote if you own that deployment."
         )
     return url.rstrip("/")
 
@@ -85,14 +86,18 @@ def _first(*checks: Check | None) -> Check:
 
 
 def wait_ready(
-    url: str, timeout: float, alive: Check | None = None, status: int | None = 200
+    url: str,
+    timeout: float,
+    alive: Check | None = None,
+    status: int | None = 200,
+    headers: dict[str, str] | None = None,
 ) -> None:
     """Poll `url` until it answers `status` (None: until a TCP connect to its host and port
     succeeds), at most `timeout` seconds; raise `RunAborted` otherwise. `alive` returns a
     problem (process gone, interrupted) that ends the wait at once."""
     deadline = time.monotonic() + timeout
     last = "no answer"
-    with httpx.Client(timeout=1.0) as client:
+    with httpx.Client(timeout=1.0, headers=headers) as client:
         while time.monotonic() < deadline:
             if alive is not None:
                 problem = alive()
@@ -129,13 +134,14 @@ class RemoteTarget:
     pids: dict[str, int] = field(default_factory=dict)
     ready_path: str | None = None  # the description's readiness path; None: a TCP connect
     ready_status: int = 200
+    credentials: str = ""  # "user:password" of --host, sent as basic auth, never shown
 
     def start(self, ready_timeout: float, interrupted: Check | None = None) -> None:
         """Wait until the readiness path answers its status (no path: a TCP connect)."""
         if self.ready_path:
-            wait_ready(
-                f"{self.url}{self.ready_path}", ready_timeout, interrupted, self.ready_status
-            )
+            auth = {"Authorization": basic_header(self.credentials)} if self.credentials else None
+            url = f"{self.url}{self.ready_path}"
+            wait_ready(url, ready_timeout, interrupted, self.ready_status, auth)
         else:
             wait_ready(self.url, ready_timeout, interrupted, None)
 

@@ -22,6 +22,7 @@ from agentload.apis.judges import JudgeError, load_function
 from agentload.apis.model import Description, Overlay, Scenario, Step, ThinkTime, check_overlay
 from agentload.apis.request import Call, Job
 from agentload.errors import ConfigError
+from agentload.redaction import add_secret
 from agentload.scenarios.config import OpenModel, ScenarioConfig
 from agentload.scenarios.datasets import Dataset, DatasetError, load_dataset
 from agentload.scenarios.names import BUILTINS, NameProblem, check_call, check_session, parse_vars
@@ -98,6 +99,7 @@ class ApiPlan:
                 f'{self.path}: field "auth.env": environment variable {auth.env} is not set, '
                 "expected the API's secret in it"
             )
+        add_secret(secret)  # masked wherever a server sends it back
         if auth.kind == "bearer":
             headers["Authorization"] = f"Bearer {secret}"
         else:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import gzip
 import json
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ import pytest
 
 from tests.runner.agentload_run import CLI, env_with, summary
 from tests.servers.a2a_app import CHUNK_S, FAILED_TEXT, RAISED_TEXT, WORK_S
-from tests.support import ROOT, free_port, stop_process, wait_ready
+from tests.support import ROOT, start_server, stop_process
 
 pytestmark = pytest.mark.slow
 SCENARIOS = ("send", "stream", "poll")  # each user task: one execution of the agent
@@ -67,20 +66,9 @@ class Running:
 
 def _serve(agent: str, folder: Path, path: str = "/") -> tuple[subprocess.Popen[str], str]:
     """``python -m tests.servers.a2a_app --agent AGENT --path PATH`` on a free port, ready."""
-    port = free_port()
-    args = ["--port", str(port), "--agent", agent, "--path", path]
-    with (folder / f"a2a-{agent}.log").open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.servers.a2a_app", *args],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(f"{url}/.well-known/agent-card.json", process)
-    except BaseException:
-        stop_process(process)
-        raise
-    return process, url
+    args = ["--agent", agent, "--path", path]
+    log = folder / f"a2a-{agent}.log"
+    return start_server("tests.servers.a2a_app", args, "/.well-known/agent-card.json", log)
 
 
 def _executions(url: str) -> int:
@@ -89,7 +77,7 @@ def _executions(url: str) -> int:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
-    """The module's two runs, side by side to keep its wall time near the longer one: a 20 s
+    """The module's two runs, side by side to keep its wall time near the longer one: a 12 s
     smoke run against the echo agent at the SDK's default path ``/`` (read by every test but
     the last), and a 10 s one against the failing agent served at ``/a2a/jsonrpc``, reached with
     ``--var a2a_path=a2a/jsonrpc``."""
@@ -103,7 +91,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
         var = ["--var", "a2a_path=a2a/jsonrpc"]
         failing = Running(urls["failing"], folder / "failing", "10s", *var)
         processes.append(failing.process)
-        smoke = Running(urls["echo"], folder / "smoke", "20s")
+        smoke = Running(urls["echo"], folder / "smoke", "12s")
         processes.append(smoke.process)
         yield {"failing": failing.wait(), "smoke": smoke.wait()}
     finally:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import gzip
 import json
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ import pytest
 
 from tests.runner.agentload_run import run_agentload, summary
 from tests.servers.mcp_app import FAIL_MESSAGE
-from tests.support import ROOT, free_port, stop_process, wait_ready
+from tests.support import start_server, stop_process
 
 pytestmark = pytest.mark.slow
 TURNS = 3  # the preset's turns: tools/call requests per session
@@ -75,17 +74,10 @@ class Run:
 @pytest.fixture(scope="module")
 def mcp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``python -m tests.servers.mcp_app`` (SSE answers, the SDK's default) on a free port."""
-    port = free_port()
     log = tmp_path_factory.mktemp("mcp") / "server.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.servers.mcp_app", "--port", str(port)],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        )  # fmt: skip
-    server = Server(f"http://127.0.0.1:{port}", log)
+    process, url = start_server("tests.servers.mcp_app", [], "/counts", log)
     try:
-        wait_ready(f"{server.url}/counts", process)
-        yield server
+        yield Server(url, log)
     finally:
         stop_process(process)
 
@@ -100,7 +92,7 @@ def _run(server: Server, out: Path, duration: str, *extra: str) -> Run:
 @pytest.fixture(scope="module")
 def smoke(mcp_server: Server, tmp_path_factory: pytest.TempPathFactory) -> Run:
     """The one smoke run (both scenarios) that the tests below read."""
-    return _run(mcp_server, tmp_path_factory.mktemp("smoke") / "run", "20s")
+    return _run(mcp_server, tmp_path_factory.mktemp("smoke") / "run", "10s")
 
 
 def test_smoke_passes_with_every_session_a_success(smoke: Run, mcp_server: Server) -> None:

@@ -9,11 +9,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
+from agentload.results.requests_file import read_lines
 from tests.runner.agentload_run import run_agentload
 from tests.support import ROOT, free_port, stop_process, wait_ready
 
@@ -42,38 +45,28 @@ def _serve(cmd: list[str], ready: str, env: dict[str, str], log: Path) -> subpro
     return process
 
 
-@pytest.fixture
-def engine(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+@contextmanager
+def _engine(log_dir: Path, extra: dict[str, str]) -> Iterator[str]:
     """The embedded engine alone (``python -m target_service.engine``) on a free port."""
     port = free_port()
-    extra = dict(ENGINE, **getattr(request, "param", {}))
     cmd = [sys.executable, "-m", "target_service.engine", "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
-    process = _serve(cmd, f"{url}/healthz", extra, tmp_path / "engine.log")
+    process = _serve(cmd, f"{url}/healthz", {**ENGINE, **extra}, log_dir / "engine.log")
     try:
         yield url
     finally:
         stop_process(process)
 
 
+@pytest.fixture
+def engine(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """An engine of the test's own, with the test's settings over ENGINE."""
+    with _engine(tmp_path, getattr(request, "param", {})) as url:
+        yield url
+
+
 def _summary(out: Path) -> dict:
     return json.loads((out / "summary.json").read_text())
-
-
-def test_openai_chat_preset_passes_on_a_healthy_engine_with_true_ttft(
-    engine: str, tmp_path: Path
-) -> None:
-    """smoke --api openai-chat against the engine passes; TTFT P50 is the engine's within 10 %."""
-    out = tmp_path / "run"
-    args = ["run", "smoke", "--api", "openai-chat", "--host", engine, "--duration", "30s"]
-    done = run_agentload([*args, "--no-prometheus", "--out", str(out)])
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "Traceback" not in done.stderr
-    endpoints = _summary(out)["endpoints"]
-    ttft = endpoints["TTFT chat"]["p50_ms"]
-    assert abs(ttft - 200) <= 20, f"TTFT P50 {ttft} ms, engine's {ENGINE['ENGINE_TTFT_MS']} ms"
-    assert endpoints["TPOT chat"]["requests"] > 0
-    assert _summary(out)["agent_outcomes"]["chat"]["success_rate"] == 1.0
 
 
 def _engine_tokens(url: str) -> dict[str, float]:
@@ -87,39 +80,94 @@ def _engine_tokens(url: str) -> dict[str, float]:
     return out
 
 
-def test_llm_metrics_match_the_engine_ttft_decode_rate_and_token_counts(
-    engine: str, tmp_path: Path
+@dataclass(frozen=True)
+class SmokeRun:
+    """One ``smoke --api openai-chat`` run with the stock configs against an engine of its own,
+    and the engine's token counters around it."""
+
+    returncode: int
+    output: str
+    out: Path
+    engine_tokens: dict[str, float]  # during the run, by kind
+
+    @property
+    def summary(self) -> dict:
+        return _summary(self.out)
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> SmokeRun:
+    """The preset as shipped (no scenario config of ours): 20 s of the stock smoke phase."""
+    folder = tmp_path_factory.mktemp("openai-chat")
+    with _engine(folder, {}) as url:
+        before = _engine_tokens(url)
+        out = folder / "run"
+        args = ["run", "smoke", "--api", "openai-chat", "--host", url, "--duration", "20s"]
+        done = run_agentload([*args, "--no-prometheus", "--out", str(out)])
+        after = _engine_tokens(url)
+    used = {kind: after[kind] - before.get(kind, 0.0) for kind in after}
+    return SmokeRun(done.returncode, done.stdout + done.stderr, out, used)
+
+
+def test_openai_chat_preset_passes_on_a_healthy_engine_with_true_ttft(
+    smoke_run: SmokeRun,
 ) -> None:
-    """Every call streamed, degradation 0, fixed output length: llm.chat's TTFT P50 is the
-    engine's ENGINE_TTFT_MS within 5 % + 5 ms, TPOT P50 1000 / ENGINE_TOKENS_PER_S within 5 %,
-    token counts equal the engine's own counters, output tokens/s the engine's over the same
-    window within 5 %."""
-    config = tmp_path / "all-streamed.toml"
-    config.write_text(
-        "seed = 5\nstream_share = {chat = 1.0}\n[think_time]\nmin_s = 0.05\nmax_s = 0.2\n"
-    )
-    before = _engine_tokens(engine)
-    out = tmp_path / "run"
-    args = ["run", "smoke", "--api", "openai-chat", "--host", engine, "--duration", "15s"]
-    done = run_agentload([*args, "--scenario-config", str(config), "--no-prometheus",
-                          "--out", str(out)])  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    after = _engine_tokens(engine)
-    result = _summary(out)
+    """smoke --api openai-chat against the engine passes; TTFT P50 is the engine's within 10 %."""
+    assert smoke_run.returncode == 0, smoke_run.output[-3000:]
+    assert "Traceback" not in smoke_run.output
+    endpoints = smoke_run.summary["endpoints"]
+    ttft = endpoints["TTFT chat"]["p50_ms"]
+    assert abs(ttft - 200) <= 20, f"TTFT P50 {ttft} ms, engine's {ENGINE['ENGINE_TTFT_MS']} ms"
+    assert endpoints["TPOT chat"]["requests"] > 0
+    assert smoke_run.summary["agent_outcomes"]["chat"]["success_rate"] == 1.0
+
+
+def test_openai_chat_streams_every_call_by_default_each_with_a_ttft(smoke_run: SmokeRun) -> None:
+    """With the stock configs every call of the preset is streamed: as many TTFT and TPOT
+    entries and llm.chat requests as chat calls, and each line of requests.jsonl.gz has its TTFT
+    and the engine's token counts; the token rates name their base, streamed calls."""
+    result = smoke_run.summary
+    calls = result["endpoints"]["POST /v1/chat/completions"]["requests"]
+    assert calls > 50 and result["totals"]["cut_off"] == 0
+    assert result["endpoints"]["TTFT chat"]["requests"] == calls
+    assert result["endpoints"]["TPOT chat"]["requests"] == calls
+    assert result["agent_outcomes"]["chat"]["success"] == calls
+    llm = result["llm"]["chat"]
+    assert llm["requests"] == calls and llm["tokens_base"] == "streamed calls"
+    lines = [
+        line for line in read_lines(smoke_run.out / "requests.jsonl.gz")
+        if line["entry"] == "POST /v1/chat/completions"
+    ]  # fmt: skip
+    assert len(lines) == calls
+    assert all(line["ttft_ms"] is not None and line["ttft_ms"] > 0 for line in lines)
+    assert {(line["token_source"], line["output_tokens"]) for line in lines} == {("usage", 20)}
+    assert f"chat: {llm['output_tokens_per_s']:.1f} output tokens/s" in smoke_run.output
+    assert f"counted over its {calls} streamed calls (tokens from usage)" in smoke_run.output
+    report = (smoke_run.out / "report.html").read_text()
+    assert f"tokens of {calls} streamed calls" in report
+
+
+def test_llm_metrics_match_the_engine_ttft_decode_rate_and_token_counts(
+    smoke_run: SmokeRun,
+) -> None:
+    """Degradation 0, fixed output length: llm.chat's TTFT P50 is the engine's ENGINE_TTFT_MS
+    within 5 % + 5 ms, TPOT P50 1000 / ENGINE_TOKENS_PER_S within 5 %, token counts equal the
+    engine's own counters, output tokens/s the engine's over the same window within 5 %."""
+    assert smoke_run.returncode == 0, smoke_run.output[-3000:]
+    result = smoke_run.summary
     assert result["totals"]["cut_off"] == 0
     llm = result["llm"]["chat"]
     ttft, tpot = llm["ttft_ms"]["p50"], llm["tpot_ms"]["p50"]
     assert abs(ttft - 200.0) <= 200.0 * 0.05 + 5.0, f"TTFT P50 {ttft} ms vs 200 ms"
     assert tpot == pytest.approx(1000.0 / 100.0, rel=0.05), f"TPOT P50 {tpot} ms vs 10 ms"
     assert llm["token_source"] == "usage"
-    engine_out = after["completion"] - before["completion"]
-    engine_in = after["prompt"] - before["prompt"]
+    engine_out, engine_in = smoke_run.engine_tokens["completion"], smoke_run.engine_tokens["prompt"]
     assert llm["output_tokens"] == engine_out == llm["requests"] * 20
     assert llm["input_tokens"] == engine_in
     seconds = result["window"]["seconds"]
     assert llm["output_tokens_per_s"] == pytest.approx(engine_out / seconds, rel=0.05)
     assert llm["itl_ms"]["p50"] == pytest.approx(10.0, rel=0.05)
-    report = (out / "report.html").read_text()
+    report = (smoke_run.out / "report.html").read_text()
     assert 'id="llm"' in report and "TPOT = (E2E" in report
 
 

@@ -36,3 +36,11 @@ def test_stress_knee_and_profile_hotspot_are_reported():
 
 def test_smoke_has_no_findings_lines():
     assert _findings({"totals": {}, "gates": []}) == []
+
+
+def test_token_rates_are_a_finding_naming_their_base():
+    llm = {"chat": {"requests": 40, "output_tokens_per_s": 98.64, "total_tokens_per_s": None,
+                    "token_source": "chunks", "tokens_base": "streamed calls"}}  # fmt: skip
+    assert _findings({"totals": {}, "gates": [], "llm": llm}) == [
+        "chat: 98.6 output tokens/s, counted over its 40 streamed calls (tokens from chunks)"
+    ]

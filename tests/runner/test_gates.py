@@ -502,6 +502,19 @@ def test_llm_and_goodput_gates_read_the_llm_sections(expr, passed, observed):
     assert result.passed is passed and result.observed == pytest.approx(observed)
 
 
+def test_token_rate_gates_name_the_calls_their_tokens_are_counted_over():
+    summary = {"llm": {"chat": {"requests": 120, "output_tokens_per_s": 300.0,
+                                "tokens_base": "streamed calls"},
+                       "code": {"requests": 30, "output_tokens_per_s": 100.0,
+                                "tokens_base": "streamed calls"}}}  # fmt: skip
+    one, both = evaluate(
+        [parse_gate("output_tokens_per_s(chat) >= 350"), parse_gate("output_tokens_per_s > 1")],
+        summary,
+    )
+    assert one.reason == "observed 300 (tokens of 120 streamed calls), expected >= 350"
+    assert both.reason == "observed 400 (tokens of 150 streamed calls)"
+
+
 def test_goodput_star_gates_each_scenario_with_slos():
     results = evaluate([parse_gate("goodput(*) >= 95%")], LLM_SUMMARY)
     assert [(r.name, r.passed) for r in results] == [("goodput(chat)", False),

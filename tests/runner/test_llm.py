@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from agentload.metrics.llm import bucket_counts, llm_section, stream_metrics, token_counts
+from agentload.metrics.llm import (
+    bucket_counts,
+    llm_section,
+    stream_metrics,
+    token_counts,
+    tokens_findings,
+)
 
 
 def _counts(*streams):
@@ -62,7 +68,21 @@ def test_the_section_gives_exact_distributions_and_tokens_per_second_over_the_wi
     assert section["tpot_ms"]["p50"] == pytest.approx(200.0 / 19, rel=1e-3)
     assert (section["output_tokens"], section["input_tokens"]) == (2000, 1000)
     assert section["output_tokens_per_s"] == 200.0 and section["total_tokens_per_s"] == 300.0
-    assert section["token_source"] == "usage"
+    assert section["token_source"] == "usage" and section["tokens_base"] == "streamed calls"
+
+
+def test_the_console_line_names_the_token_rates_base():
+    """The rates are said to be counted over the scenario's streamed calls, not all calls."""
+    stream = stream_metrics(
+        0.0, 0.4, [0.2, 0.21], 2, {"prompt_tokens": 10, "completion_tokens": 20}
+    )
+    (line,) = tokens_findings(llm_section(_counts(stream, stream), seconds=4.0))
+    assert line == (
+        "chat: 10.0 output tokens/s, 15.0 total tokens/s, counted over its 2 streamed calls "
+        "(tokens from usage)"
+    )
+    (one,) = tokens_findings(llm_section(_counts(stream), seconds=4.0))
+    assert one.endswith("counted over its 1 streamed call (tokens from usage)")
 
 
 def test_token_source_says_mixed_when_some_streams_had_no_usage():

@@ -331,3 +331,14 @@ def test_the_load_model_is_closed_without_arrivals_and_open_with_them():
     )
     assert summary["load_model"] == "open"
     assert summary["arrivals"] == {"scheduled": 100, "sent": 90, "late": 7, "dropped": 10}
+
+
+def test_a_run_given_its_planned_length_says_whether_it_was_measured():
+    """The rate phase and the sweep's runs pass their planned length: a 10 s window of a 12 s
+    run is measured (None); the same window of a 60 s run is not, and the summary says why.
+    Other runs have no such key."""
+    window = {"start": 1000.0, "end": 1010.0}
+    assert _summary(final=_hdr_final(window), timeline=[], planned_s=12.0)["not_measured"] is None
+    reason = _summary(final=_hdr_final(window), timeline=[], planned_s=60.0)["not_measured"]
+    assert reason == "its measurement window (10.000s) is under 50% of the 60s run"
+    assert "not_measured" not in _summary(final=_hdr_final(window), timeline=[])

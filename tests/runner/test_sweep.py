@@ -11,9 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from agentload.metrics.sweep import breakdown, max_rate_under_slo, sweep_finding, sweep_rates
+from agentload.metrics.sweep import (
+    breakdown,
+    max_rate_under_slo,
+    row,
+    sweep_finding,
+    sweep_rates,
+)
 from tests.runner.agentload_run import alive, all_child_pids, run_agentload, summary
-from tests.support import ROOT, free_port, stop_process, wait_ready
+from tests.support import ROOT, free_port, start_server, stop_process, wait_ready
 
 # 4 slots, each request 100 ms prefill + 20 tokens at 200 tokens/s = 200 ms: 20 requests/s.
 ENGINE = {
@@ -70,6 +76,37 @@ def test_the_finding_says_the_rates_and_what_was_interpolated():
         "synchronous 4.90 req/s, throughput 19.90 req/s; max rate under SLO 11.25 req/s "
         "(interpolated between 10.00 req/s and 15.00 req/s) at goodput >= 90%"
     )
+
+
+def test_a_run_not_measured_never_sets_the_max_rate_under_slo():
+    """The issue's sweep against a stalling server: throughput '311 req/s' from 3 requests in a
+    window of milliseconds, goodput 1.0. Not measured: no max rate, and the finding says so."""
+    rows = [
+        {"achieved_rate": 196.81, "goodput": 1.0, "not_measured": "its measurement window ..."},
+        {"achieved_rate": 311.03, "goodput": 1.0, "not_measured": "its measurement window ..."},
+        {"achieved_rate": 45.7, "goodput": 1.0, "not_measured": "457 of the 927 calls sent ..."},
+    ]
+    assert max_rate_under_slo(rows, 0.9) is None
+    measured = {"achieved_rate": 4.0, "goodput": 1.0, "not_measured": None}
+    assert max_rate_under_slo([*rows, measured], 0.9)["rate"] == 4.0
+    section = {
+        "synchronous": rows[0],
+        "throughput": rows[1],
+        "rates": [],
+        "goodput_target": 0.9,
+        "max_rate_under_slo": None,
+        "stopped": "the synchronous run was not measured: no rates between",
+    }
+    assert sweep_finding(section) == (
+        "synchronous not measured, throughput not measured; no max rate: no measured rate met "
+        "goodput >= 90%; stopped early: the synchronous run was not measured: no rates between"
+    )
+
+
+def test_a_row_carries_whether_its_run_was_measured():
+    summary = {"totals": {"rps": 3.0, "requests": 30}, "not_measured": "why"}
+    assert row("rate", 3.0, summary, "chat", "POST /chat")["not_measured"] == "why"
+    assert row("rate", 3.0, {"totals": {}}, "chat", "POST /chat")["not_measured"] is None
 
 
 @pytest.fixture
@@ -130,3 +167,49 @@ def test_sweep_finds_the_engines_capacity_and_a_max_rate_under_slo_a_rate_run_co
         "--duration", "10s", "--slo", "e2e=300ms", "--gate", "goodput(chat) >= 90%",
     )  # fmt: skip
     assert confirm["goodput"]["chat"]["share"] >= 0.9, confirm["goodput"]
+
+
+STALLING = """name = "stalling"
+[readiness]
+path = "/ok"
+[scenarios.stall]   # two events, then nothing: each call a timeout after 1 s of silence
+path = "/stall"
+timeout_s = 3
+idle_timeout_s = 1
+stream = { dialect = "events" }
+"""
+
+
+@pytest.mark.slow
+def test_a_sweep_on_a_stalling_server_reports_no_max_rate(tmp_path: Path) -> None:
+    """Synchronous, throughput (4 users) and one rate of 2 s against a stream that stalls after
+    two events: every call a timeout, counted in each run, each run measured (a window over half
+    its step, the rate's outcomes for at least 90 % of the calls it sent); no max rate under
+    SLO, so the sweep's gate fails (exit 1) and the console says no rate met the goodput
+    target."""
+    api = tmp_path / "stalling.toml"
+    api.write_text(STALLING)
+    process, url = start_server("tests.servers.hostile", [], "/ok", tmp_path / "server.log")
+    try:
+        out = tmp_path / "sweep"
+        done = run_agentload(
+            ["run", "sweep", "--api", str(api), "--host", url, "--steps", "1",
+             "--step-duration", "2s", "--users", "4", "--slo", "e2e=2s", "--no-prometheus",
+             "--out", str(out)],
+            timeout=120,
+        )  # fmt: skip
+    finally:
+        stop_process(process)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output[-3000:]
+    assert "Traceback" not in output and alive(all_child_pids(out)) == []
+    sweep = summary(out)["sweep"]
+    assert sweep["max_rate_under_slo"] is None, sweep
+    runs = [sweep["synchronous"], sweep["throughput"], *sweep["rates"]]
+    assert len(runs) == 3, sweep
+    for run in runs:
+        assert run["not_measured"] is None, run
+        assert run["requests"] > 0 and run["error_rate"] == 1.0 and run["goodput"] == 0.0, run
+    assert "no rate met goodput >= 90%" in output
+    gate = next(g for g in summary(out)["gates"] if g["expr"] == "max_rate_under_slo > 0")
+    assert not gate["passed"] and gate["observed"] is None

@@ -1,14 +1,15 @@
 """A broken target never passes: one smoke run against a server of our own that misbehaves on
 purpose (tests/servers/hostile.py: a stalled stream, a line that never ends, a body trickled past
 the deadline, an endless body, no answer at all, a reset mid-body, a redirect to another
-origin, an empty body). Every call ends within its limits and is a failure named for what
-happened; the run ends on time with exit 1 and Locust's memory stays flat."""
+origin, an empty body, a header and a body reflecting the credentials). Every call ends within
+its limits and is a failure named for what happened; the run ends on time with exit 1,
+Locust's memory stays flat, and no credential is written anywhere."""
 
 from __future__ import annotations
 
+import base64
 import csv
-import subprocess
-import sys
+import gzip
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,7 +19,7 @@ import psutil
 import pytest
 
 from tests.runner.agentload_run import start_agentload, summary
-from tests.support import ROOT, free_port, stop_process, wait_ready
+from tests.support import ROOT, start_server, stop_process
 
 pytestmark = pytest.mark.slow
 DESCRIPTION = ROOT / "tests" / "servers" / "hostile.toml"
@@ -33,21 +34,19 @@ REASONS = {
     "reset": ("error", "connection reset mid-body"),
     "redirect": ("error", "HTTP 302"),
     "empty": ("error", "empty answer, expected JSON"),
+    "reflect": ("error", "answer is not JSON (text/plain; echo=Bearer ***)"),
+    "reflect-json": ("error", "API error: bad credentials Bearer ***"),
+    "follow-away": ("error", "redirect to another origin (http://203.0.113.7:80): not followed"),
 }
+SECRET, PASSWORD = "sk-hostile-0123456789", "hunter2-pass"
+BASIC = base64.b64encode(f"admin:{PASSWORD}".encode()).decode()
 
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
     log = tmp_path_factory.mktemp("hostile") / "server.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.servers.hostile", "--port", str(port)],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    process, url = start_server("tests.servers.hostile", [], "/ok", log)
     try:
-        wait_ready(f"{url}/ok", process)
         yield url
     finally:
         stop_process(process)
@@ -58,9 +57,11 @@ def run(hostile: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any
     """The one run, its wall time and the largest RSS any Locust process reached."""
     out = tmp_path_factory.mktemp("hostile-run") / "run"
     started = time.monotonic()
+    host = hostile.replace("http://", f"http://admin:{PASSWORD}@")
     process = start_agentload(
-        ["run", "smoke", "--api", str(DESCRIPTION), "--host", hostile, "--users", "8",
-         "--duration", f"{DURATION_S}s", "--no-prometheus", "--out", str(out)]
+        ["run", "smoke", "--api", str(DESCRIPTION), "--host", host, "--users", "10",
+         "--duration", f"{DURATION_S}s", "--no-prometheus", "--out", str(out)],
+        env={"HOSTILE_KEY": SECRET},
     )  # fmt: skip
     peak = 0
     try:
@@ -89,10 +90,13 @@ def test_the_run_fails_on_time_and_names_it(run: dict[str, Any]) -> None:
 
 def test_every_misbehaviour_is_a_failure_named_for_what_happened(run: dict[str, Any]) -> None:
     with (run["out"] / "locust_failures.csv").open() as f:
-        errors = {row["Name"]: row["Error"] for row in csv.DictReader(f)}
+        errors: dict[str, list[str]] = {}
+        for row in csv.DictReader(f):
+            errors.setdefault(row["Name"], []).append(row["Error"])
     outcomes = summary(run["out"])["agent_outcomes"]
     for scenario, (outcome, reason) in REASONS.items():
-        assert reason in errors[f"/{scenario}"], (scenario, errors.get(f"/{scenario}"))
+        name = "/redirect" if scenario == "follow-away" else f"/{scenario}"
+        assert any(reason in error for error in errors[name]), (scenario, errors.get(name))
         counted = outcomes[scenario]
         assert counted.get(outcome) == counted["total"] > 0, (scenario, counted)
 
@@ -100,10 +104,39 @@ def test_every_misbehaviour_is_a_failure_named_for_what_happened(run: dict[str, 
 def test_no_request_passes_and_every_one_sent_is_counted(run: dict[str, Any]) -> None:
     endpoints = summary(run["out"])["endpoints"]
     for scenario in REASONS:
-        entry = endpoints[f"GET /{scenario}"]
+        path = "/redirect" if scenario == "follow-away" else f"/{scenario}"
+        entry = endpoints[f"GET {path}"]
         assert entry["failures"] == entry["requests"] > 0, (scenario, entry)
-        assert run["served"][f"/{scenario}"] >= entry["requests"], scenario
+        assert run["served"][path] >= entry["requests"], scenario
 
 
 def test_locust_memory_stays_flat_whatever_the_server_sends(run: dict[str, Any]) -> None:
     assert 0 < run["peak"] < RSS_LIMIT, run["peak"]
+
+
+def test_no_credential_reaches_a_results_file_or_the_console(run: dict[str, Any]) -> None:
+    """The API key the server reflected and the password in --host appear nowhere: not in the
+    console, nor in any file of the results folder (gzip files read inside)."""
+    secrets = (SECRET, PASSWORD, BASIC)
+    assert not [s for s in secrets if s in run["output"]]
+    assert f"admin:{PASSWORD}" not in run["output"]
+    found = []
+    for path in run["out"].rglob("*"):
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        if path.suffix == ".gz":
+            data = gzip.decompress(data)
+        found += [(path.name, s) for s in secrets if s.encode() in data]
+    assert not found, found
+    argv = summary(run["out"])["meta"]["options"]["argv"]
+    assert argv[argv.index("--host") + 1].startswith("http://***@127.0.0.1:"), argv
+
+
+def test_a_redirect_to_the_same_origin_is_followed_when_allowed(run: dict[str, Any]) -> None:
+    """follow_redirects: /redirect-here's 302 to /ok is followed, each hop a request of the
+    entry; every such task is a success (the only ones of the run)."""
+    outcomes = summary(run["out"])["agent_outcomes"]["follow-here"]
+    assert outcomes["success"] == outcomes["total"] > 0, outcomes
+    entry = summary(run["out"])["endpoints"]["GET /redirect-here"]
+    assert entry["failures"] == 0 and entry["requests"] == 2 * outcomes["total"], entry

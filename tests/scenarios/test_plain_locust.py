@@ -56,7 +56,8 @@ def test_locust_list_names_every_user_class_of_the_locustfiles_folder() -> None:
 def test_plain_locust_from_the_root_records_every_entry_of_the_agent_api(tmp_path: Path) -> None:
     """`locust -f locustfiles/ --headless -u 12 -r 12 -t 40s` against the embedded agent API
     exits 0 without a traceback, and its stats hold the five entries of status, code-gen and
-    research with requests, job polls grouped under their URL template."""
+    research with requests, job polls grouped under their URL template; with no class named,
+    the closed-model users run, OpenModelUser (for the open-model shape) not among them."""
     out = tmp_path / "out"
     out.mkdir()
     with run_target_service(tmp_path, env={"AGENT_API_KEYS": API_KEY}) as service:
@@ -77,6 +78,8 @@ def test_plain_locust_from_the_root_records_every_entry_of_the_agent_api(tmp_pat
     # Locust exits 1 on any request failure (--exit-code-on-error): 0 means none failed.
     assert process.returncode == 0, output[-5000:]
     assert "Traceback" not in output
+    spawned = next(line for line in output.splitlines() if "All users spawned:" in line)
+    assert "MixedAgentUser" in spawned and "OpenModelUser" not in spawned, spawned
     with (out / "locust_stats.csv").open(newline="") as stats:
         rows = [row for row in csv.DictReader(stats) if row["Name"] != "Aggregated"]
     counts = {f"{row['Type']} {row['Name']}": int(row["Request Count"]) for row in rows}

@@ -7,9 +7,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ import httpx
 import pytest
 
 from tests.runner.agentload_run import run_agentload
-from tests.support import ROOT, free_port, stop_process, wait_ready
+from tests.support import ROOT, free_port, start_server, stop_process
 
 pytestmark = pytest.mark.slow
 DESCRIPTION = ROOT / "tests" / "servers" / "sessions.toml"
@@ -26,17 +24,9 @@ DESCRIPTION = ROOT / "tests" / "servers" / "sessions.toml"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
     log = tmp_path_factory.mktemp("sessions-server") / "server.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.servers.sessions_api", "--port", str(port)],
-            cwd=ROOT, env=dict(os.environ), stdout=out, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    process, url = start_server("tests.servers.sessions_api", [], "/counts", log)
     try:
-        wait_ready(f"{url}/counts", process)
         yield url
     finally:
         stop_process(process)
@@ -225,7 +215,8 @@ def test_failing_steps_name_themselves_and_every_thread_is_deleted_even_at_stop(
     outcomes = json.loads((out / "summary.json").read_text())["agent_outcomes"]
     assert outcomes["gone"]["error"] == outcomes["gone"]["total"] > 0
     assert outcomes["nocapture"]["error"] == outcomes["nocapture"]["total"] > 0
-    assert "long" not in outcomes  # 200 turns of 0.2 s: none ended in 6 s
+    # 200 turns of 0.2 s: none ended in 6 s, each one cut off at stop, a timeout
+    assert outcomes["long"]["timeout"] == outcomes["long"]["total"] > 0, outcomes["long"]
     long_threads = did["created"] - outcomes["gone"]["total"] - outcomes["nocapture"]["total"]
     assert long_threads > 0, did  # sessions of the long scenario were cut off by the stop
     # every thread whose id was captured is deleted: the long ones by the users' on_stop

@@ -9,8 +9,10 @@
 - ``/endless``: a chunked JSON body that never ends (1 MiB a second);
 - ``/never``: reads the request and never answers;
 - ``/reset``: announces 1000 bytes, sends 100, then resets the connection (RST);
-- ``/redirect``: 302 to another origin;
-- ``/empty``: 200, ``application/json``, no body.
+- ``/redirect``: 302 to another origin; ``/redirect-here``: 302 to ``/ok`` on this server;
+- ``/empty``: 200, ``application/json``, no body;
+- ``/reflect``: 200 with the request's ``Authorization`` value in its ``Content-Type`` and body;
+- ``/reflect-json``: 200, a JSON error whose message holds the ``Authorization`` value.
 
 Each request is counted by path: ``/counts``.
 """
@@ -42,14 +44,16 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
         while True:
             request = await reader.readuntil(b"\r\n\r\n")
             path = request.split(b" ", 2)[1].decode().split("?")[0]
-            length = 0
+            length, auth = 0, ""
             for line in request.split(b"\r\n"):
                 if line.lower().startswith(b"content-length:"):
                     length = int(line.split(b":", 1)[1])
+                if line.lower().startswith(b"authorization:"):
+                    auth = line.split(b":", 1)[1].strip().decode()
             if length:
                 await reader.readexactly(length)
             COUNTS[path] += 1
-            if not await _answer(path, writer):
+            if not await _answer(path, writer, auth):
                 return
     except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
         pass
@@ -57,7 +61,7 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
         writer.close()
 
 
-async def _answer(path: str, writer: asyncio.StreamWriter) -> bool:
+async def _answer(path: str, writer: asyncio.StreamWriter, auth: str = "") -> bool:
     """Answer one request; False when the connection is done with."""
     sse = {"Content-Type": "text/event-stream", "Transfer-Encoding": "chunked"}
     if path in ("/ok", "/counts"):
@@ -110,9 +114,25 @@ async def _answer(path: str, writer: asyncio.StreamWriter) -> bool:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         writer.transport.abort()
         return False
+    if path == "/redirect-here":
+        writer.write(_head("302 Found", {"Location": "/ok?from=here", "Content-Length": "0"}))
+        await writer.drain()
+        return True
     if path == "/redirect":
         head = {"Location": "http://203.0.113.7/elsewhere", "Content-Length": "0"}
         writer.write(_head("302 Found", head))
+        await writer.drain()
+        return True
+    if path == "/reflect":
+        body = f"you sent Authorization: {auth}".encode()
+        head = {"Content-Type": f"text/plain; echo={auth}", "Content-Length": str(len(body))}
+        writer.write(_head("200 OK", head) + body)
+        await writer.drain()
+        return True
+    if path == "/reflect-json":
+        body = json.dumps({"error": {"message": f"bad credentials {auth}"}}).encode()
+        head = {"Content-Type": "application/json", "Content-Length": str(len(body))}
+        writer.write(_head("200 OK", head) + body)
         await writer.drain()
         return True
     if path == "/empty":

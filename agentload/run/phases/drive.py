@@ -51,6 +51,7 @@ def plan_for(ctx: PhaseContext, out_dir: Path, **kwargs: Any) -> LocustPlan:
         api=api.path if api is not None else None,
         phase=profile.phase,
         model=cfg.model or "",
+        credentials=getattr(ctx.target, "credentials", ""),
         variables=dict(cfg.variables),
         slo=to_option(ctx.profile.slos),
         locustfile=ctx.user_locustfile,

@@ -27,6 +27,7 @@ def run_load(ctx: PhaseContext) -> None:
         total = profile.duration_s
         table = {**profile.shape_table(), "processes": processes(ctx)}
         plan = plan_for(ctx, ctx.out_dir, shape="open_model", shape_table=table)
+        ctx.record.planned_s = total  # summary.json's not_measured
     elif profile.shape == "stages":
         table = profile.shape_table()
         total = sum(float(s["duration"]) for s in table["stages"])

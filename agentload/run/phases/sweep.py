@@ -1,6 +1,7 @@
 """sweep: synchronous, throughput, then open-model rates between.
 
-The rules (rates, breakdown, the max rate under the SLOs) are :mod:`agentload.metrics.sweep`.
+The rules (rates, breakdown, runs not measured, the max rate under the SLOs) are
+:mod:`agentload.metrics.sweep`.
 """
 
 from __future__ import annotations
@@ -44,25 +45,29 @@ def run_sweep(ctx: PhaseContext) -> None:
         "rates": [], "stopped": None, "max_rate_under_slo": None,
     }  # fmt: skip
     ctx.record.sections["sweep"] = section
+    ctx.record.planned_s = step  # the results folder's run is the throughput one
 
     def closed(folder: Path, users: int) -> dict[str, Any]:
         plan = plan_for(ctx, folder, users=users, spawn_rate=max(users, 1), run_time=step)
         plan = replace(plan, last_run=False)  # rates follow (the workers wait for them)
         drive(ctx, replace(plan, user_classes=(user_class,)), step)
-        return _measured(ctx, folder)
+        return _measured(ctx, folder, step)
 
     sync = rules.row("synchronous", None, closed(ctx.out_dir / "sweep" / "01-synchronous", 1),
                      scenario, entry)  # fmt: skip
     section["synchronous"] = sync
-    log.info("sweep: synchronous %.2f req/s", sync["achieved_rate"] or 0.0)
+    log.info("sweep: synchronous %.2f req/s%s", sync["achieved_rate"] or 0.0, _unmeasured(sync))
     throughput = rules.row("throughput", None, closed(ctx.out_dir, profile.users), scenario, entry)
     section["throughput"] = throughput
-    log.info("sweep: throughput %.2f req/s with %d users", throughput["achieved_rate"] or 0.0,
-             profile.users)  # fmt: skip
-    rates = rules.sweep_rates(
+    log.info("sweep: throughput %.2f req/s with %d users%s", throughput["achieved_rate"] or 0.0,
+             profile.users, _unmeasured(throughput))  # fmt: skip
+    unmeasured = next((r for r in (sync, throughput) if r["not_measured"]), None)
+    rates = [] if unmeasured else rules.sweep_rates(
         float(sync["achieved_rate"] or 0.0), float(throughput["achieved_rate"] or 0.0), params.steps
-    )
-    if not rates:
+    )  # fmt: skip
+    if unmeasured is not None:
+        section["stopped"] = f"the {unmeasured['kind']} run was not measured: no rates between"
+    elif not rates:
         section["stopped"] = "the throughput run was not faster than the synchronous one"
     for index, rate in enumerate(rates, start=3):
         folder = ctx.out_dir / "sweep" / f"{index:02d}-rate-{rate:g}"
@@ -74,10 +79,15 @@ def run_sweep(ctx: PhaseContext) -> None:
         plan = plan_for(ctx, folder, shape="open_model", shape_table=table)
         plan = replace(plan, user_classes=("OpenModelUser",), last_run=index == len(rates) + 2)
         drive(ctx, plan, step)
-        rate_row = rules.row("rate", rate, _measured(ctx, folder), scenario, entry)
+        rate_row = rules.row("rate", rate, _measured(ctx, folder, step), scenario, entry)
         section["rates"].append(rate_row)
-        log.info("sweep: %g req/s asked, %.2f achieved, goodput %s", rate,
-                 rate_row["achieved_rate"] or 0.0, rate_row["goodput"])  # fmt: skip
+        log.info("sweep: %g req/s asked, %.2f achieved, goodput %s%s", rate,
+                 rate_row["achieved_rate"] or 0.0, rate_row["goodput"],
+                 _unmeasured(rate_row))  # fmt: skip
+        if rate_row["not_measured"]:
+            section["stopped"] = f"{rate:g} req/s was not measured"
+            log.warning("sweep: stopping early, %g req/s was not measured", rate)
+            break
         reason = rules.breakdown(rate_row, sync, params.max_error_rate, params.max_p95_factor)
         if reason is not None:
             section["stopped"] = f"broke down: {reason}"
@@ -87,12 +97,19 @@ def run_sweep(ctx: PhaseContext) -> None:
     section["max_rate_under_slo"] = rules.max_rate_under_slo(measured, params.goodput_target)
 
 
-def _measured(ctx: PhaseContext, folder: Path) -> dict[str, Any]:
-    """The summary figures of one Locust run's folder (no gates)."""
+def _measured(ctx: PhaseContext, folder: Path, planned_s: float) -> dict[str, Any]:
+    """The summary figures of one Locust run's folder (no gates), and whether they are a
+    measurement of a run of ``planned_s`` seconds (``not_measured``)."""
     return build_summary(
         phase=ctx.phase,
         started_at=ctx.started_at,
         target=ctx.target.url if ctx.target else "",
         final=read_json(folder / "final.json"),
         timeline=read_timeline(folder / "timeline.jsonl"),
+        planned_s=planned_s,
     )
+
+
+def _unmeasured(run: dict[str, Any]) -> str:
+    """`` (not measured: why)`` for the log line of a run whose figures are not a measurement."""
+    return f" (not measured: {run['not_measured']})" if run["not_measured"] else ""
