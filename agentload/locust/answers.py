@@ -8,6 +8,7 @@ failed where it must) and the JSON the checks judged.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -38,7 +39,7 @@ def send_args(call: Call, values: dict[str, Any], base: Mapping[str, str]) -> di
     if call.headers:
         filled = {k: str(v) for k, v in fill(call.headers, values).items()}
         args["headers"] = {**base, **filled}
-    elif base:
+    elif base and call.body is not None:  # (without a body, the user's default headers do)
         args["headers"] = dict(base)
     if call.body is not None:
         args["json"] = fill(call.body, values)
@@ -55,7 +56,7 @@ def read_json(resp: Any) -> Any:
     try:
         if content_type(resp).startswith("text/event-stream"):
             return last_event_data(resp.text or "")
-        return resp.json()
+        return json.loads(resp.content)  # JSON is UTF-8 (or -16/-32, which loads detects)
     except (ValueError, TypeError, AttributeError, UnicodeDecodeError):
         return BAD
 

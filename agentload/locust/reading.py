@@ -48,13 +48,13 @@ class Limits:
         self.deadline_s = deadline_s
         self.idle_s = idle_s
         self.cap = cap
-        self._idle = Timeout(idle_s)
+        self._idle: Timeout | None = None  # made at the first wait (a small answer needs none)
 
     def cut_by(self, exc: BaseException) -> Cut | None:
         """The :class:`Cut` for a timeout of ours (None for anyone else's)."""
         if exc is self.deadline:
             return Cut("timeout", f"deadline: not done within timeout_s ({self.deadline_s:g}s)")
-        if exc is self._idle:
+        if exc is self._idle and exc is not None:
             return Cut("timeout", f"stalled: no data for idle_timeout_s ({self.idle_s:g}s)")
         return None
 
@@ -63,6 +63,8 @@ class Limits:
         sock = raw._sock
         if sock is None:
             return False
+        if self._idle is None:
+            self._idle = Timeout(self.idle_s)
         self._idle.start()
         try:
             data = sock.recv(raw.block_size)
@@ -77,6 +79,8 @@ class Limits:
 
 def read_body(raw: Any, limits: Limits) -> None:
     """Buffer the whole body of a plain answer, within the limits (:class:`Cut` otherwise)."""
+    if raw.message_complete:
+        return  # it came with the headers
     with _named(raw, limits):
         while not raw.message_complete:
             if len(raw._body_buffer) > limits.cap:
