@@ -15,6 +15,9 @@ import re
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 MASK = "***"
+#: The environment variable that carries ``--host``'s ``user:password`` from the runner to the
+#: Locust processes (never a command line, which Locust and ``ps`` show).
+HOST_AUTH_ENV = "AGENTLOAD_HOST_AUTH"
 _SECRETS: set[str] = set()
 _MIN_SECRET = 4  # shorter values would mask ordinary words
 _PATTERNS = re.compile(

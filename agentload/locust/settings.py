@@ -21,14 +21,13 @@ from agentload.apis.load import DEFAULT_API, load_description
 from agentload.errors import ConfigError
 from agentload.locust import llm_metrics
 from agentload.metrics.slo import from_option
-from agentload.redaction import basic_header
+from agentload.redaction import HOST_AUTH_ENV, basic_header
 from agentload.scenarios.arrivals import OpenModelPlan, resolve_plan
 from agentload.scenarios.config import load_scenario_config
 from agentload.scenarios.plan import ApiPlan, resolve
 from agentload.stock.lookup import find
 
 API_ENV = "AGENTLOAD_API"
-HOST_AUTH_ENV = "AGENTLOAD_HOST_AUTH"  # --host's user:password (the runner's locust_plan sets it)
 
 
 @dataclass(frozen=True)

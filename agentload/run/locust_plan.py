@@ -20,6 +20,7 @@ from typing import Any
 
 from agentload.errors import ConfigError
 from agentload.processes import free_port
+from agentload.redaction import HOST_AUTH_ENV
 from agentload.stock.lookup import stock_dir
 
 LOCUSTFILE = stock_dir("locustfiles") / "agents.py"
@@ -27,7 +28,6 @@ PLUGIN_LOCUSTFILE = stock_dir("locustfiles") / "plugin.py"
 SHAPES_DIR = Path(__file__).resolve().parents[1] / "locust" / "shapes"
 WORKERS_FILE = "workers.json"  # remote workers: joined, refused, lost (written by the master)
 STOP_TIMEOUT_S = 5.0
-HOST_AUTH_ENV = "AGENTLOAD_HOST_AUTH"  # read by agentload.locust.settings
 
 
 @dataclass(frozen=True)
