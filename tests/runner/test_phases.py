@@ -208,6 +208,9 @@ def test_profile_writes_a_flamegraph_and_real_top_functions(tmp_path: Path):
         assert 1 <= len(top) <= 5
         for func in top:
             assert {"function", "file", "line", "self_pct", "total_pct"} <= set(func)
+            if func["file"].startswith("<"):  # compiled from a string (dataclass, pydantic): no file
+                assert func["file"].endswith(">") and func["function"], func
+                continue
             source = Path(func["file"]).read_text(errors="replace")
             name = func["function"].split(".")[-1]
             if not name.startswith("<"):
