@@ -5,21 +5,20 @@ Nothing here starts a process or touches the results folder; `agentload.run.exec
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from agentload.cli.app import app, fail
+from agentload.cli.options import given_options, requests_cap_lines, template_variables
 from agentload.durations import parse_duration
 from agentload.errors import AgentloadError, ConfigError
-from agentload.redaction import redact, shown_url
 from agentload.run.config import RunConfig, WorkerLossPolicy
 from agentload.run.execute import execute
 
 PHASE_HELP = (
-    "Phase to run: smoke, load, stress, profile, rate or sweep (a profile looked up in "
+    "Phase to run: smoke, load, stress, profile, rate, sweep or replay (a profile looked up in "
     "./profiles/, then among the stock ones), or the path of a profile TOML of your own."
 )
 
@@ -216,6 +215,38 @@ def run(
     exclude_tags: Annotated[
         list[str] | None, typer.Option(help="Locust --exclude-tags: skip tasks with these tags.")
     ] = None,
+    allow_inconclusive: Annotated[
+        bool,
+        typer.Option(
+            "--allow-inconclusive",
+            help="A gate whose threshold lies inside its 95 % interval does not fail the run.",
+        ),
+    ] = False,
+    until: Annotated[
+        list[str] | None,
+        typer.Option(
+            help='Hold the load until a figure is that precise, e.g. --until "p95(POST /v1/ask) '
+            '±2%" (repeatable; --duration is the cap).'
+        ),
+    ] = None,
+    trace: Annotated[
+        Path | None,
+        typer.Option(help="replay: the trace (Mooncake JSONL, Azure CSV, requests.jsonl.gz)."),
+    ] = None,
+    speed: Annotated[
+        float | None, typer.Option(min=0.001, help="replay: time scale (2: twice as fast).")
+    ] = None,
+    max_duration: Annotated[
+        str | None, typer.Option(help="replay: stop the replay after this long, e.g. 5m.")
+    ] = None,
+    warmup: Annotated[
+        str | None,
+        typer.Option(help='rate, sweep, replay: leave the start out of the figures: "10s", "5%".'),
+    ] = None,
+    cooldown: Annotated[
+        str | None,
+        typer.Option(help='rate, sweep, replay: leave the end out of the figures: "10s", "5%".'),
+    ] = None,
     requests_cap: Annotated[
         str | None,
         typer.Option(
@@ -243,7 +274,7 @@ def run(
                 "combined; use one or the other"
             )
         if requests_cap is not None:
-            locust_args += ["--agentload-requests-cap", str(_requests_cap(requests_cap))]
+            locust_args += ["--agentload-requests-cap", str(requests_cap_lines(requests_cap))]
         config = RunConfig(
             phase=phase,
             host=host,
@@ -265,7 +296,7 @@ def run(
             scenario_config=scenario_config,
             api=api,
             model=model,
-            variables=_variables(var or []),
+            variables=template_variables(var or []),
             entry=entry,
             rate=rate,
             arrival=arrival,
@@ -279,35 +310,15 @@ def run(
             master_bind=master_bind,
             master_port=master_port,
             workers_timeout=parse_duration(workers_timeout, what="--workers-timeout"),
-            options=_given_options(),
+            allow_inconclusive=allow_inconclusive,
+            until=tuple(until or ()),
+            trace=trace,
+            speed=speed,
+            max_duration=max_duration,
+            warmup=warmup,
+            cooldown=cooldown,
+            options=given_options(),
         )
     except AgentloadError as exc:
         fail(exc)
     raise typer.Exit(int(execute(config)))
-
-
-def _requests_cap(value: str) -> int:
-    try:
-        cap = int(value.replace("_", ""))
-    except ValueError:
-        cap = 0
-    if cap < 1:
-        raise ConfigError(f"--requests-cap {value!r}: expected a whole number of lines >= 1")
-    return cap
-
-
-def _given_options() -> dict[str, Any]:
-    """The options as typed on the command line (for summary meta), a URL's user-info and
-    anything like a credential masked."""
-    return {"argv": [redact(shown_url(arg)) for arg in sys.argv[1:]]}
-
-
-def _variables(given: list[str]) -> dict[str, str]:
-    """``--var NAME=VALUE`` options as a mapping (ConfigError for one without ``=``)."""
-    found: dict[str, str] = {}
-    for item in given:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise ConfigError(f"--var {item}: expected NAME=VALUE, e.g. --var assistant_id=agent")
-        found[name.strip()] = value
-    return found

@@ -60,6 +60,13 @@ class RunConfig:
     master_bind: str = "127.0.0.1"
     master_port: int = 5557
     workers_timeout: float = 60.0
+    allow_inconclusive: bool = False
+    until: tuple[str, ...] = ()
+    trace: Path | None = None
+    speed: float | None = None
+    max_duration: str | None = None
+    warmup: str | None = None
+    cooldown: str | None = None
     results_root: Path = Path("results")
     options: dict[str, Any] = field(default_factory=dict)
 
