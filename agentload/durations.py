@@ -1,4 +1,5 @@
-"""Durations as users write them: ``30s``, ``5m``, ``1h30m``, ``90`` (seconds), ``1.5s``."""
+"""Durations as users write them: ``30s``, ``5m``, ``1h30m``, ``90`` (seconds), ``1.5s``; a part of
+a run (``parse_portion``): a duration or a share of it, ``5%``."""
 
 from __future__ import annotations
 
@@ -72,3 +73,25 @@ def format_duration(seconds: float) -> str:
         sec_text = f"{secs + frac:.3f}".rstrip("0").rstrip(".") if frac else str(secs)
         parts.append(f"{sec_text}s")
     return "".join(parts)
+
+
+_PORTION_EXPECTED = 'expected a duration such as "10s" or a share of the run such as "5%"'
+
+
+def parse_portion(value: str, *, what: str) -> tuple[float, bool]:
+    """A part of a run as users write it (``--warmup 10s``, ``--warmup 5%``): ``(seconds,
+    False)``, or ``(share, True)`` for a share of the run's planned length (0 <= share < 1);
+    ConfigError quoting it otherwise."""
+    text = value.strip()
+    if not text.endswith("%"):
+        try:
+            return parse_duration(text, what=what), False
+        except ConfigError:
+            raise ConfigError(f"{what} {value!r}: {_PORTION_EXPECTED}") from None
+    try:
+        share = float(text[:-1]) / 100
+    except ValueError:
+        share = math.nan
+    if not 0 <= share < 1:
+        raise ConfigError(f"{what} {value!r}: {_PORTION_EXPECTED}, under 100%")
+    return share, True

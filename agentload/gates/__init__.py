@@ -43,18 +43,24 @@ Modules: ``grammar`` (metrics, ``Gate``, ``parse_gate``, ``format_value``), ``ev
 the gates' entries against the plan's, before any load), and one observer per family of
 figures: ``client`` (totals, endpoints, agent outcomes), ``server`` (the Prometheus view),
 ``stress`` (the knee search), ``arrivals`` (the open model), ``llm`` (streams, goodput, the
-sweep).
+sweep); ``evidence``: a gate on a figure with a 95 % interval (percentiles, ``rps``, shares)
+passes when the whole interval is on the right side of the threshold, fails when it is all on
+the wrong side, and is ``inconclusive`` when the threshold lies inside it.
 
 API: ``parse_gate(expr) -> Gate`` (ConfigError), ``parse_gates(exprs)``,
-``evaluate(gates, summary, strict=True) -> list[GateResult]`` (GateResult: name, expr, observed,
-passed, reason, threshold, op; ``to_dict()`` for summary.json),
-``should_abort(results, elapsed_s, grace_s) -> str | None`` (the reason), ``format_value``,
+``evaluate(gates, summary, strict=True, allow_inconclusive=False) -> list[GateResult]``
+(GateResult: name, expr, observed, passed, reason, threshold, op, status, ci, samples_needed;
+``to_dict()`` for summary.json; ``passed`` is False for a fail, and for an inconclusive result
+unless allowed),
+``should_abort(results, elapsed_s, grace_s) -> str | None`` (the reason; only a gate that
+failed, never an inconclusive one), ``format_value``,
 ``shown_expr(name, expr)`` (a ``*`` gate's result as the expression of its entry),
 ``check_entries(gates, entries, scenarios)`` (ConfigError for an entry the plan does not have).
 Evaluation is a pure function of the summary dict (see ``agentload.results.summary``).
 
-May import: ``agentload.errors`` only; pure functions of the summary dict. Never the runner,
-the CLI or Locust.
+May import: ``agentload.errors``, and ``agentload.metrics`` for the intervals' arithmetic
+(``intervals``, ``precision``); pure functions of the summary dict. Never the runner, the CLI
+or Locust.
 """
 
 from agentload.gates.entries import check_entries

@@ -1,5 +1,6 @@
 """Evaluating parsed gates on a summary dict (pure): ``evaluate``, ``expand``, ``should_abort``,
-``shown_expr``."""
+``shown_expr``. A gate on a figure with a 95 % interval is decided on it
+(:mod:`agentload.gates.evidence`: pass, fail or inconclusive)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,16 @@ from typing import Any
 from agentload.errors import ConfigError
 from agentload.gates.arrivals import observe_arrivals
 from agentload.gates.client import Observed, observe_client
+from agentload.gates.evidence import (
+    FAIL,
+    INCONCLUSIVE,
+    PASS,
+    Evidence,
+    decide,
+    evidence,
+    inconclusive_reason,
+    interval_text,
+)
 from agentload.gates.grammar import (
     EVERY,
     LLM_METRICS,
@@ -28,7 +39,11 @@ HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTI
 
 @dataclass(frozen=True)
 class GateResult:
-    """One gate's outcome; ``observed`` None means not evaluable (counts as failed)."""
+    """One gate's outcome; ``observed`` None means not evaluable (counts as failed).
+
+    ``status`` is ``pass``, ``fail`` or ``inconclusive`` (the threshold inside ``ci``, the
+    interval it was decided on); ``passed`` is False only when the result counts against the
+    run: a fail, or an inconclusive one that was not allowed."""
 
     name: str
     expr: str
@@ -37,6 +52,9 @@ class GateResult:
     reason: str
     threshold: float = math.nan
     op: str = ""
+    status: str = ""
+    ci: tuple[float | None, float | None] | None = None
+    samples_needed: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -44,17 +62,25 @@ class GateResult:
             "expr": self.expr,
             "observed": self.observed,
             "passed": self.passed,
+            "status": self.status or (PASS if self.passed else FAIL),
+            "ci": list(self.ci) if self.ci is not None else None,
+            "samples_needed": self.samples_needed,
             "threshold": self.threshold,
             "reason": self.reason,
         }
 
 
 def evaluate(
-    gates: Sequence[Gate], summary: Mapping[str, Any], *, strict: bool = True
+    gates: Sequence[Gate],
+    summary: Mapping[str, Any],
+    *,
+    strict: bool = True,
+    allow_inconclusive: bool = False,
 ) -> list[GateResult]:
     """Evaluate every gate on a summary dict (keys ``endpoints``, ``totals``, ``agent_outcomes``,
     ``server_side``, ``stress``, ``arrivals``). An entry the run does not have is a ConfigError
-    when ``strict`` (after the run), a failed not-evaluable result otherwise (mid-run checks)."""
+    when ``strict`` (after the run), a failed not-evaluable result otherwise (mid-run checks).
+    An inconclusive result passes only with ``allow_inconclusive``."""
     results = []
     for gate in expand(gates, summary):
         try:
@@ -65,16 +91,34 @@ def evaluate(
             observed, note = None, f"no requests for {gate.entry!r}"
         if observed is None:
             results.append(
-                GateResult(gate.name, gate.expr, None, False, note, gate.threshold, gate.op)
+                GateResult(gate.name, gate.expr, None, False, note, gate.threshold, gate.op, FAIL)
             )
             continue
-        passed = gate.check(observed)
-        reason = f"observed {format_value(gate.metric, observed)}"
-        reason += (f" ({note})" if note else "") + ("" if passed else f", expected {_want(gate)}")
-        results.append(
-            GateResult(gate.name, gate.expr, observed, passed, reason, gate.threshold, gate.op)
-        )
+        results.append(_decided(gate, observed, note, evidence(gate, summary), allow_inconclusive))
     return results
+
+
+def _decided(
+    gate: Gate, observed: float, note: str, found: Evidence | None, allow_inconclusive: bool
+) -> GateResult:
+    """The result of a gate with a value: on its interval when it has one, else on the value."""
+    if found is not None:
+        status, needed = decide(gate, observed, found)
+    else:
+        status, needed = (PASS if gate.check(observed) else FAIL), None
+    reason = f"observed {format_value(gate.metric, observed)}"
+    reason += (f" ({note})" if note else "") + (
+        "" if status == PASS else f", expected {_want(gate)}"
+    )
+    if found is not None and status == INCONCLUSIVE:
+        reason += f"; {inconclusive_reason(gate, found, needed)}"
+    elif found is not None:
+        reason += f"; 95 % interval {interval_text(gate.metric, found.ci)}"
+    passed = status == PASS or (status == INCONCLUSIVE and allow_inconclusive)
+    ci = found.ci if found is not None else None
+    return GateResult(
+        gate.name, gate.expr, observed, passed, reason, gate.threshold, gate.op, status, ci, needed
+    )
 
 
 def observe(gate: Gate, summary: Mapping[str, Any]) -> Observed:
@@ -112,11 +156,12 @@ def expand(gates: Sequence[Gate], summary: Mapping[str, Any]) -> list[Gate]:
 
 def should_abort(results: Sequence[GateResult], elapsed_s: float, grace_s: float) -> str | None:
     """The abort reason when, past the grace period, a gate evaluated and failed (k6's
-    abortOnFail with delayAbortEval); None otherwise. Not-evaluable gates never abort."""
+    abortOnFail with delayAbortEval); None otherwise. Not-evaluable and inconclusive gates
+    never abort: only a figure whose whole interval is on the wrong side does."""
     if elapsed_s < grace_s:
         return None
     for result in results:
-        if not result.passed and result.observed is not None:
+        if not result.passed and result.observed is not None and result.status == FAIL:
             return f"gate {result.expr!r} failing after {grace_s:g}s grace: {result.reason}"
     return None
 

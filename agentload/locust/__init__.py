@@ -4,7 +4,8 @@ Locustfiles import this package; it works in a local run, on a master and on its
 Modules: ``plugin`` (the wiring at init), ``settings`` (this process' API plan, read by the
 users), ``remote``, ``worker_check``, ``plan_digest`` (remote workers' plan check), ``outcomes``
 (agent outcomes across workers), ``timeline`` (timeline.jsonl, final.json), ``client_metrics``
-(Prometheus exporter), ``open_model`` (arrival pacing), ``request_log`` (this process' part of
+(Prometheus exporter), ``open_model`` (arrival pacing), ``replay`` (trace replay's schedule
+and fidelity), ``request_log`` (this process' part of
 requests.jsonl.gz), ``users``/``calls`` (what the users do), ``record`` (the API for a user's
 own locustfile: ``record_outcome``, ``record_entry``), ``window`` (the measurement window, requests
 cut off at stop), ``master_quit`` (a master's quit waits for its workers' last reports),

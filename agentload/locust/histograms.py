@@ -3,7 +3,8 @@
 On every process a listener on Locust's ``request`` event records the response time (ms) into
 the entry's (``"<request_type> <name>"``) histograms, successes and failures apart
 (:class:`agentload.metrics.latency.Recording`; a request with an ``exception`` is a failure), filed
-under the wall-clock second the request finished in (``int(time.time())``).
+under the wall-clock second the request finished in (``int(time.time())``); not a request of a
+call sent outside the run's window (warm-up, cool-down: :mod:`agentload.locust.send_window`).
 A worker sends what it recorded since its last report on Locust's ``report_to_master`` message,
 ``data["agentload_latency"]``: the per-second bucket counts and ``through``, the time of the
 report (the wire form of :mod:`agentload.metrics.second_buckets`); the master adds it in
@@ -35,7 +36,10 @@ import logging
 import time
 from typing import Any
 
+from gevent import getcurrent
+
 from agentload.locust.hooks import listen
+from agentload.locust.send_window import OUTSIDE
 from agentload.metrics.latency import EntryLatency, Recording
 from agentload.metrics.second_buckets import (
     PerSecond,
@@ -211,6 +215,8 @@ class LatencyRecorder:
     def _on_request(
         self, request_type: str, name: str, response_time: float, exception: Any, **_kw: Any
     ) -> None:
+        if OUTSIDE and getcurrent() in OUTSIDE:  # a call sent outside the run's window
+            return
         entry = f"{request_type} {name}"  # record(), inlined: this runs for every request
         now = _now()
         current = self._current if now < self._until else self._roll(now)

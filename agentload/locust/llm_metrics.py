@@ -7,12 +7,15 @@ worker sends on each report and the master adds up
 ``llm``), :func:`agentload.metrics.llm.llm_section` reads them.
 With SLOs configured (``--agentload-slo``), ``count_goodput`` counts every call of a scenario
 and those meeting all SLOs (:mod:`agentload.metrics.slo`) in the same counts.
+A call sent outside the run's window (warm-up, cool-down: :mod:`agentload.locust.send_window`)
+is not counted.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
+from agentload.locust import send_window
 from agentload.locust.counters import Counts, DistributedCounters
 from agentload.metrics.llm import TOKENS, StreamMetrics, bucket_counts, token_counts
 from agentload.metrics.slo import GOODPUT, meets
@@ -32,7 +35,7 @@ def count_goodput(
     scenario: str, ok: bool, e2e_ms: float, ttft_ms: float | None, tpot_ms: float | None = None
 ) -> None:
     """Count one call of ``scenario`` and whether it met every SLO (nothing without SLOs)."""
-    if not SLOS:
+    if not SLOS or send_window.outside():
         return
     group = f"{GOODPUT} {scenario}"
     _COUNTERS.add(group, "requests")
@@ -51,7 +54,7 @@ def stop_recording() -> None:
 
 def record(scenario: str, metrics: StreamMetrics) -> None:
     """Count one streamed request of ``scenario``."""
-    if not _recording:
+    if not _recording or send_window.outside():
         return
     for kind, indexes in bucket_counts(metrics).items():
         group = f"{kind} {scenario}"

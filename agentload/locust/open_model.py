@@ -10,7 +10,9 @@ sent at once and counted ``late``; one more than ``max_lag_s`` overdue is skippe
 ``max_lag_s``); the user records each dropped arrival as a failure of its scenario's entry, its
 latency the lag at which it was given up. The open-model shape grows the pool (bounded by
 ``max_users``) while arrivals run late.
-``totals(environment) -> {"late", "dropped", "sent"}``, summed over workers on the master.
+``totals(environment) -> {"late", "dropped", "sent"}``, summed over workers on the master (every
+arrival; those intended outside the run's window are also counted apart, see
+:mod:`agentload.locust.send_window`).
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from typing import Any
 
 import gevent
 
+from agentload.locust import send_window
 from agentload.locust.counters import DistributedCounters
 from agentload.locust.hooks import listen
 from agentload.scenarios.arrivals import ArrivalSchedule, OpenModelPlan
 
 LATE_AFTER_S = 0.01
 _GROUP = "open_model"
+OUTSIDE_PREFIX = "arrivals:"  # the group of send_window's counts of the arrivals outside
 _COUNTERS = DistributedCounters("agentload_open_model")
 
 
@@ -34,6 +38,12 @@ def totals(environment: Any) -> dict[str, int]:
     """Cumulative ``late``, ``dropped`` and ``sent`` arrivals of the test."""
     counts = _COUNTERS.totals().get(_GROUP, {})
     return {key: counts.get(key, 0) for key in ("late", "dropped", "sent")}
+
+
+def count(name: str, intended: float) -> None:
+    """Count one arrival ``late``, ``dropped`` or ``sent`` intended at ``intended`` (a
+    ``perf_counter`` value): a trace replay's rows are arrivals too."""
+    _count(name, intended)
 
 
 class ArrivalClock:
@@ -59,14 +69,22 @@ class ArrivalClock:
                 gevent.sleep(-lag)
                 break
             if lag > self._max_lag_s:
-                _COUNTERS.add(_GROUP, "dropped")
+                _count("dropped", intended)
                 dropped.append(lag)
                 continue
             if lag > LATE_AFTER_S:
-                _COUNTERS.add(_GROUP, "late")
+                _count("late", intended)
             break
-        _COUNTERS.add(_GROUP, "sent")
+        _count("sent", intended)
         return intended, dropped
+
+
+def _count(key: str, intended: float) -> None:
+    """Count an arrival; one intended outside the run's window also apart (final.json's
+    arrivals are those inside: :mod:`agentload.locust.send_window`)."""
+    _COUNTERS.add(_GROUP, key)
+    if not send_window.WINDOW.contains(send_window.unix_of(intended)):
+        send_window.count_outside(OUTSIDE_PREFIX + _GROUP, key)
 
 
 _clock: ArrivalClock | None = None

@@ -4,7 +4,9 @@
 (scenario: any name, as the API description or the user's locustfile calls it; outcome
 ``success|invalid|error|timeout|rejected``);
 ``totals(environment)`` gives the cumulative counts of the whole test on the master or local
-runner; ``success_rate(counts)`` the share of successes (None without any outcome).
+runner (every call; ``send_window.in_window(totals, OUTSIDE_PREFIX)``: those of the calls
+sent inside the run's window); ``success_rate(counts)`` the share of successes (None without
+any outcome).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from agentload.apis.verdicts import OUTCOMES
+from agentload.locust import send_window
 from agentload.locust.counters import Counts, DistributedCounters
 
 _COUNTERS = DistributedCounters("agentload_outcomes")
+OUTSIDE_PREFIX = "outcomes:"  # the groups of send_window's counts of the calls outside
 
 
 def record(environment: Any, scenario: str, outcome: str) -> None:
@@ -24,6 +28,8 @@ def record(environment: Any, scenario: str, outcome: str) -> None:
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome {outcome!r}: expected one of {', '.join(OUTCOMES)}")
     _COUNTERS.add(scenario, outcome)
+    if send_window.outside():  # made outside the run's window: left out of final.json's counts
+        send_window.count_outside(OUTSIDE_PREFIX + scenario, outcome)
 
 
 def totals(environment: Any) -> Counts:

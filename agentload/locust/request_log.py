@@ -13,7 +13,8 @@ intended start, the TTFT and tokens of a stream and the task's outcome (on its f
 ``part: "step"``, each with its own HTTP outcome; a task that ended without an outcome, begun
 after the stop began and killed with its user, ``null``). Other requests (a user's own
 locustfile) get ``scenario: null`` and their HTTP outcome.
-:func:`dropped` writes an open-model arrival given up.
+:func:`dropped` writes an open-model arrival given up. ``in_window`` is false on the lines of a
+call sent outside the run's window (warm-up, cool-down: :mod:`agentload.locust.send_window`).
 
 Cost on the hot path: a tuple appended to a list and one seeded key (:class:`Sampler`); a
 greenlet encodes and gzips the lines every ``FLUSH_S`` and at test stop.
@@ -36,8 +37,10 @@ import gevent
 from gevent import getcurrent
 
 from agentload.apis.verdicts import Verdict
+from agentload.locust import send_window
 from agentload.locust.entries import failure_verdict
 from agentload.locust.hooks import listen
+from agentload.locust.send_window import OUTSIDE
 from agentload.locust.settings import settings
 from agentload.locust.window import CUT_OFF, CUT_OFF_REASON
 from agentload.metrics.llm import StreamMetrics
@@ -115,7 +118,8 @@ class RequestLog:
             return
         intended = time.time() - lag_s
         row = [scenario, "call", entry, self._worker, intended, None, None, lag_s * 1000,
-               None, None, None, None, True, "dropped", reason]  # fmt: skip
+               None, None, None, None, True, "dropped", reason,
+               not send_window.outside()]  # fmt: skip
         self._keep(row)
 
     # -- Locust events ---------------------------------------------------------------------------
@@ -167,7 +171,7 @@ class RequestLog:
         start = float(start_time) if start_time is not None else time.time()
         row = [None, None, f"{request_type} {name}", self._worker, start, start, None,
                float(response_time or 0.0), None, None, None, status, exception is not None,
-               outcome, reason]  # fmt: skip
+               outcome, reason, not (OUTSIDE and getcurrent() in OUTSIDE)]  # fmt: skip
         call = self._calls.get(getcurrent())
         if call is not None:
             row[1] = "call"

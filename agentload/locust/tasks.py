@@ -22,7 +22,7 @@ from typing import Any
 from gevent import GreenletExit
 
 from agentload.apis.verdicts import Verdict
-from agentload.locust import llm_metrics, outcomes, request_log
+from agentload.locust import llm_metrics, outcomes, request_log, send_window
 from agentload.locust.calls import Answered, send_call
 from agentload.locust.entries import fire
 from agentload.locust.sessions import run_session
@@ -33,8 +33,19 @@ CUT_OFF = Verdict("timeout", CUT_OFF_REASON)
 
 
 def run_scenario(user: Any, sc: RunScenario, started_at: float | None = None) -> None:
-    """Run one task of ``sc`` (a call or a session) and record its agent outcome."""
+    """Run one task of ``sc`` (a call or a session) and record its agent outcome; a task sent
+    outside the run's window (warm-up, cool-down) is made and left out of the figures
+    (:mod:`agentload.locust.send_window`)."""
     start = started_at if started_at is not None else time.perf_counter()
+    counted = send_window.WINDOW.enter(send_window.unix_of(start))
+    try:
+        _run_task(user, sc, started_at, start)
+    finally:
+        if not counted:
+            send_window.WINDOW.leave()
+
+
+def _run_task(user: Any, sc: RunScenario, started_at: float | None, start: float) -> None:
     before_stop = begin_task(user)  # False: begun after the stop began
     call = request_log.begin(sc.name, started_at, session=sc.spec.steps is not None)
     try:

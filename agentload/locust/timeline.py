@@ -8,10 +8,13 @@ out when no such request finished. ``final.json`` holds per entry the cumulative
 (``requests, failures, error_rate, rps``), the successes' latency figures (``p50_ms, p90_ms,
 p95_ms, p99_ms, p999_ms, max_ms, avg_ms``), ``failed`` (the failures' own figures) and the
 cumulative ``hdr``/``hdr_failed``; ``total`` (every entry, as Locust's Aggregated row),
-``histogram`` (which histogram), ``outcomes``, ``success_rate``, ``open_model``,
+``histogram`` (which histogram), ``outcomes``, ``success_rate``, ``open_model``, ``replay`` (a
+trace replay's send-time errors, :mod:`agentload.locust.replay`; else null),
 ``duration_s``, ``window`` (:mod:`agentload.locust.window`: first request, last response,
-steady start, requests in flight at stop and cut off) and ``llm`` (the streamed requests' counts,
-:mod:`agentload.locust.llm_metrics`). Counts are the runner's stats and
+steady start, requests in flight at stop and cut off, the send window) and ``llm`` (the streamed
+requests' counts, :mod:`agentload.locust.llm_metrics`). With a send window (warm-up, cool-down:
+:mod:`agentload.locust.send_window`), final.json's counts, outcomes and arrivals are those of
+the calls sent inside it; the timeline's stay live (every call). Counts are the runner's stats and
 latencies come from :data:`agentload.locust.histograms.RECORDER`, which on a master are its
 workers' merged reports;
 ``final.json`` is written again at quitting, after the workers' last reports.
@@ -27,7 +30,7 @@ from typing import Any
 
 import gevent
 
-from agentload.locust import llm_metrics, open_model, outcomes
+from agentload.locust import llm_metrics, open_model, outcomes, replay, send_window
 from agentload.locust.histograms import RECORDER, Tap
 from agentload.locust.hooks import listen
 from agentload.locust.window import WINDOW
@@ -116,20 +119,24 @@ class TimelineRecorder:
 
     def write_final(self) -> None:
         stats = self.environment.runner.stats
-        counts = outcomes.totals(self.environment)
+        counts = send_window.in_window(outcomes.totals(self.environment), outcomes.OUTSIDE_PREFIX)
         rates = {name: outcomes.success_rate(counts, name) for name in counts}
         entries = {entry_key(e): e for e in list(stats.entries.values())}
         latencies = self._tap.total if self._tap is not None else {}
+        windowed = send_window.WINDOW.active  # counts of the calls inside: their histograms'
+        arrivals = {open_model.OUTSIDE_PREFIX + "open_model": open_model.totals(self.environment)}
         final = {
             "duration_s": self._elapsed(),
             "histogram": META,
             "entries": {
-                key: summarize(entry, latencies.get(key)) for key, entry in entries.items()
+                key: summarize(entry, latencies.get(key), windowed)
+                for key, entry in entries.items()
             },
-            "total": summarize(stats.total, merge_entries(latencies.values())),
+            "total": summarize(stats.total, merge_entries(latencies.values()), windowed),
             "outcomes": counts,
             "success_rate": {**rates, "overall": outcomes.success_rate(counts)},
-            "open_model": open_model.totals(self.environment),
+            "open_model": next(iter(send_window.in_window(arrivals).values())),
+            "replay": replay.totals(),
             "window": WINDOW.to_json(),
             "llm": llm_metrics.totals(),
             "slo": dict(llm_metrics.SLOS),
@@ -140,10 +147,13 @@ class TimelineRecorder:
         os.replace(tmp, target)
 
 
-def summarize(entry: Any, latency: EntryLatency | None) -> dict[str, Any]:
-    """The cumulative figures of one entry: Locust's counts and rate, the exact latencies."""
+def summarize(entry: Any, latency: EntryLatency | None, windowed: bool = False) -> dict[str, Any]:
+    """The cumulative figures of one entry: Locust's counts and rate, the exact latencies (with
+    a send window, ``windowed``: the counts of the latencies, those of the calls inside it)."""
     latency = latency if latency is not None else EntryLatency()
     requests, failures = int(entry.num_requests), int(entry.num_failures)
+    if windowed:
+        requests, failures = latency.requests, latency.failures
     return {
         "requests": requests,
         "failures": failures,

@@ -4,6 +4,8 @@
   think time.
 - ``OpenModelUser``: calls on an arrival schedule (constant or Poisson), latency from the
   intended start (pair it with ``agentload/locust/shapes/open_model.py``).
+- ``ReplayUser``: a trace's rows, each one call at its time (pair it with
+  ``agentload/locust/shapes/replay.py``; :mod:`agentload.locust.replay`).
 - one ``<Name>User`` per scenario of the description (``chat`` -> ``ChatUser``), weighted by the
   scenario's weight: selectable in Locust's web UI.
 """
@@ -13,10 +15,11 @@ from __future__ import annotations
 from locust import FastHttpUser, constant, task
 from locust.exception import StopUser
 
+import time
 from typing import Any
 
 from agentload.apis.model import ThinkTime
-from agentload.locust import llm_metrics, request_log
+from agentload.locust import llm_metrics, replay, request_log, send_window
 from agentload.locust.entries import fire
 from agentload.locust.open_model import shared_clock
 from agentload.locust.sessions import OPEN, tear_down
@@ -81,12 +84,30 @@ class OpenModelUser(AgentUser):
         for lag in dropped:  # arrivals given up count as failures of the entry
             reason = f"arrival dropped: {lag:.2f}s late (max_lag_s {self.open_plan.max_lag_s:g})"
             method, path = scenario.entry.split(" ", 1)
+            counted = send_window.WINDOW.enter(time.time() - lag)  # its intended start
             fire(self, method, path, lag * 1000, reason)
             request_log.dropped(scenario.name, scenario.entry, lag, reason)
             llm_metrics.count_goodput(scenario.name, False, lag * 1000, None)
+            if not counted:
+                send_window.WINDOW.leave()
         if started_at is None:  # the schedule is over: nothing more to send
             raise StopUser()
         run_scenario(self, scenario, started_at=started_at)
+
+
+class ReplayUser(AgentUser):
+    """A trace's rows, each one call at its time (a session's rows in order), timed from it."""
+
+    wait_time = constant(0)  # the trace's times do the waiting
+    agentload_open_model = True  # starts only when named (with the replay shape)
+
+    @task
+    def next_item(self) -> None:
+        current = replay.current()
+        item = current.queue.popleft() if current is not None and current.queue else None
+        if item is None:  # this process's share of the trace is over
+            raise StopUser()
+        replay.run_item(self, item)
 
 
 def class_name(scenario: str) -> str:

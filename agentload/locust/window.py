@@ -17,11 +17,13 @@ and how many requests were in flight when the test began stopping.
 A worker sends ``{"first", "last", "cut_off", "in_flight_at_stop", "aborted_at_stop"}`` under
 ``agentload_window`` on each ``report_to_master``; the master keeps the earliest first, the latest
 last and sums the counts. ``WINDOW.to_json()`` on the master or a local runner gives
-``{"start", "end", "steady_start", "in_flight_at_stop", "cut_off", "aborted_at_stop"}`` (unix
-seconds; None before any request; ``cut_off``: requests killed that began before the stop, or
-belong to a scenario task that did (:func:`begin_task`: a session's next step, a job's next
-poll); ``aborted_at_stop``: requests a user started after the stop began, in a task begun after
-it, killed with it: never part of anything in flight at stop, not counted anywhere else).
+``{"start", "end", "steady_start", "in_flight_at_stop", "cut_off", "aborted_at_stop",
+"stopped_at", "send"}`` (unix seconds; None before any request; ``stopped_at``: when the test
+began stopping; ``send``: the run's send window, :mod:`agentload.locust.send_window`;
+``cut_off``: requests killed that began before the stop, or belong to a scenario task that did
+(:func:`begin_task`: a session's next step, a job's next poll); ``aborted_at_stop``: requests
+a user started after the stop began, in a task begun after it, killed with it: never part of
+anything in flight at stop, not counted anywhere else).
 Everything resets when a test starts.
 """
 
@@ -40,6 +42,7 @@ from typing import Any
 
 from gevent import GreenletExit
 
+from agentload.locust import send_window
 from agentload.locust.hooks import listen
 
 REPORT_KEY = "agentload_window"
@@ -85,6 +88,8 @@ class MeasurementWindow:
             "in_flight_at_stop": self.in_flight_at_stop,
             "cut_off": self.cut_off,
             "aborted_at_stop": self.aborted_at_stop,
+            "stopped_at": self.stopped_at,
+            "send": send_window.WINDOW.to_json(),
         }
 
     def killed(self, started: float, user: Any) -> bool:

@@ -5,11 +5,15 @@
   ``P(lo <= B < hi) >= 95 %`` bound it (:func:`quantile_ranks`), and the interval is the values
   at those ranks in the exact histogram (:func:`quantile_interval_ms`). When a bound's rank falls
   outside the samples (a P99 of 100 calls has no upper one), that bound is None: not known.
-  Binomial tails are summed exactly in log space around the mean (a window of ±12 standard
-  deviations); past ``n·q·(1-q) > 400`` the normal approximation with continuity correction,
-  which is then within one rank.
-- A **rate** (count over a window) has the exact Poisson interval (Garwood's, chi-square
-  quantiles by the Wilson-Hilferty approximation, within 0.1 % for counts >= 1).
+  The lower bound is read as the lowest value of its histogram bucket, the upper one as the
+  highest, so the histogram's 0.1 % never narrows the interval; over a coarse bucketed
+  histogram (a server's Prometheus buckets) the bounds are the edges of the buckets holding
+  those ranks (:func:`bucket_quantile_interval`). Binomial tails are summed exactly in log
+  space around the mean (a window of ±12 standard deviations); past ``n·q·(1-q) > 400`` the
+  normal approximation with continuity correction, which is then within one rank.
+- A **rate** (count over a window) has the exact Poisson interval (Garwood's: the tails solved
+  for exactly up to 100 events, past them chi-square quantiles by Wilson-Hilferty, within
+  0.01 % there).
 - A **share** (error rate, agent success) has Wilson's score interval.
 - :func:`relative_half_width`: the larger distance from the figure to a bound, over the figure
   (None bound: infinite). A figure is **thin** past ±10 % (:data:`THIN`); :func:`samples_for`
@@ -19,6 +23,8 @@
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
 from statistics import NormalDist
 
 from agentload.metrics.latency import Histogram, count, values_at_ranks_ms
@@ -28,6 +34,7 @@ THIN = 0.10  # a figure whose interval is wider than ±10 % of it is thin
 PRECISE = 0.05  # the precision samples_for aims at
 _NORMAL = NormalDist()
 _EXACT_VARIANCE = 400.0
+_EXACT_EVENTS = 100
 Interval = tuple[float | None, float | None]
 
 
@@ -100,8 +107,33 @@ def quantile_interval_ms(
     if hist is None or n == 0:
         return None, None
     lo_rank, hi_rank = quantile_ranks(n, q, confidence)
-    lo = values_at_ranks_ms(hist, [lo_rank])[0] if lo_rank >= 1 else None
+    lo = values_at_ranks_ms(hist, [lo_rank], lowest=True)[0] if lo_rank >= 1 else None
     hi = values_at_ranks_ms(hist, [hi_rank])[0] if hi_rank <= n else None
+    return lo, hi
+
+
+def bucket_quantile_interval(
+    buckets: Sequence[tuple[float, float]], q: float, confidence: float = CONFIDENCE
+) -> Interval:
+    """The interval of the ``q``-quantile of a bucketed histogram (Prometheus' cumulative
+    ``(le, count)`` pairs, ``le`` +Inf last): the lower edge of the bucket holding rank ``lo``
+    and the upper edge of the one holding rank ``hi`` (None past the last finite edge)."""
+    pairs = sorted(buckets)
+    cumulative, most = [], 0.0
+    for _, n in pairs:
+        most = max(most, n)
+        cumulative.append(most)
+    total = int(round(cumulative[-1])) if cumulative else 0
+    if total <= 0:
+        return None, None
+    lo_rank, hi_rank = quantile_ranks(total, q, confidence)
+    lo = hi = None
+    if lo_rank >= 1:
+        index = bisect_left(cumulative, lo_rank)
+        lo = pairs[index - 1][0] if index > 0 else 0.0
+    if hi_rank <= total:
+        edge = pairs[bisect_left(cumulative, hi_rank)][0]
+        hi = edge if math.isfinite(edge) else None
     return lo, hi
 
 
@@ -112,13 +144,37 @@ def _chi2_ppf(p: float, df: float) -> float:
     return df * max(0.0, 1 - k + z * math.sqrt(k)) ** 3
 
 
+def _poisson_cdf(k: int, mean: float) -> float:
+    """P(X <= k) for X ~ Poisson(mean)."""
+    if mean <= 0:
+        return 1.0
+    log_mean = math.log(mean)
+    return sum(math.exp(i * log_mean - mean - math.lgamma(i + 1)) for i in range(k + 1))
+
+
+def _solve(f: Callable[[float], float], target: float, hi: float) -> float:
+    """The mean at which the decreasing ``f`` equals ``target`` (bisection on [0, hi])."""
+    lo = 0.0
+    for _ in range(60):
+        middle = (lo + hi) / 2
+        lo, hi = (middle, hi) if f(middle) > target else (lo, middle)
+    return (lo + hi) / 2
+
+
 def poisson_interval(events: int, seconds: float, confidence: float = CONFIDENCE) -> Interval:
-    """The exact (Garwood) interval of a rate: ``events`` counted over ``seconds``, per second."""
+    """The exact (Garwood) interval of a rate: ``events`` counted over ``seconds``, per second.
+    Up to ``_EXACT_EVENTS`` events the Poisson tails are solved for exactly; past it the
+    chi-square quantiles by Wilson-Hilferty (then within 0.01 %)."""
     if seconds <= 0 or events < 0:
         return None, None
     tail = (1 - confidence) / 2
-    lo = 0.0 if events == 0 else _chi2_ppf(tail, 2 * events) / 2
-    hi = _chi2_ppf(1 - tail, 2 * events + 2) / 2
+    if events <= _EXACT_EVENTS:
+        top = events + 10 * math.sqrt(events + 1) + 10
+        hi = _solve(lambda mean: _poisson_cdf(events, mean), tail, top)
+        lo = 0.0 if events == 0 else _solve(lambda m: _poisson_cdf(events - 1, m), 1 - tail, top)
+    else:
+        lo = _chi2_ppf(tail, 2 * events) / 2
+        hi = _chi2_ppf(1 - tail, 2 * events + 2) / 2
     return lo / seconds, hi / seconds
 
 

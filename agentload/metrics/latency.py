@@ -136,9 +136,12 @@ def percentiles_ms(hist: Histogram, quantiles: Sequence[float]) -> list[float | 
     return values_at_ranks_ms(hist, ranks)
 
 
-def values_at_ranks_ms(hist: Histogram, ranks: Sequence[int]) -> list[float | None]:
+def values_at_ranks_ms(
+    hist: Histogram, ranks: Sequence[int], *, lowest: bool = False
+) -> list[float | None]:
     """The values (ms) of the requests at ``ranks`` (1 = the fastest), each read as the highest
-    value of its bucket and clamped to the max; None for all when the histogram is empty."""
+    value of its bucket (the lowest with ``lowest``: a lower bound's side) and clamped to the
+    max; None for all when the histogram is empty."""
     counts = _counts(hist)
     if not counts:
         return [None for _ in ranks]
@@ -147,7 +150,9 @@ def values_at_ranks_ms(hist: Histogram, ranks: Sequence[int]) -> list[float | No
     out: list[float | None] = []
     for rank in ranks:
         index = min(bisect_left(cumulative, max(1, rank)), len(cumulative) - 1)
-        value = hist.get_highest_equivalent_value(hist.get_value_from_index(index))
+        value = hist.get_value_from_index(index)
+        if not lowest:
+            value = hist.get_highest_equivalent_value(value)
         out.append(min(int(value), top) / 1000.0)
     return out
 

@@ -17,7 +17,8 @@ counts
 (``{"tokens <scenario>": {"requests", "output", "input", "input_known", "usage", "chunks"}}``):
 plain nested integers that add up exactly across workers. :func:`llm_section` turns them into
 summary.json's ``llm[SCENARIO]``: ``{requests, ttft_ms, itl_ms, tpot_ms, e2e_ms`` (each
-``{p50, p90, p95, p99, mean}``), ``output_tokens, input_tokens, output_tokens_per_s,
+``{p50, p90, p95, p99, mean}`` with ``p50_ci`` ... ``p99_ci``, 95 % intervals, and ``count``),
+``output_tokens, input_tokens, output_tokens_per_s,
 total_tokens_per_s, token_source, tokens_base}``, rates over the measurement window.
 ``tokens_base`` names what the tokens are counted over: ``streamed calls`` (the ``requests``
 streamed calls that did not fail; a plain call's usage is not counted), so a scenario that
@@ -31,6 +32,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentload.metrics import latency
+from agentload.metrics.intervals import quantile_interval_ms
+from agentload.metrics.precision import pair
 
 KINDS = ("ttft", "itl", "tpot", "e2e")
 TOKENS = "tokens"
@@ -177,14 +180,18 @@ def histogram(buckets: Mapping[str, int]) -> latency.Histogram:
     return hist
 
 
-def distribution(buckets: Mapping[str, int]) -> dict[str, float | None]:
-    """``{p50, p90, p95, p99, mean}`` in ms of a bucket-count histogram (None when empty)."""
+def distribution(buckets: Mapping[str, int]) -> dict[str, Any]:
+    """``{p50, p90, p95, p99, mean}`` in ms of a bucket-count histogram (None when empty), each
+    percentile's 95 % interval beside it (``p95_ci``: ``[lo, hi]``) and the ``count`` of values."""
     hist = histogram(buckets)
     values = latency.percentiles_ms(hist, list(_QUANTILES.values()))
-    out: dict[str, float | None] = {
+    out: dict[str, Any] = {
         key: round(v, 3) if v is not None else None
         for key, v in zip(_QUANTILES, values, strict=True)
     }
     mean = latency.mean_ms(hist)
     out["mean"] = round(mean, 3) if mean is not None else None
+    for key, q in _QUANTILES.items():
+        out[f"{key}_ci"] = pair(quantile_interval_ms(hist, q))
+    out["count"] = latency.count(hist)
     return out

@@ -11,6 +11,10 @@ they are: its window (first request's start to last response's end) covers under
 :data:`MIN_COUNTED_SHARE` of the calls it sent. A rate over such a window, or over a part of
 what was sent, says nothing of the target (a few requests in a window of milliseconds give
 hundreds of requests per second): the sweep never takes it for its ``max_rate_under_slo``.
+With ``--warmup``/``--cooldown`` the run planned is what lies between them.
+
+``send_window(final_window)``: the window of send times the figures count with ``--warmup`` or
+``--cooldown`` (:mod:`agentload.locust.send_window` leaves the calls sent outside it out).
 """
 
 from __future__ import annotations
@@ -27,9 +31,31 @@ MIN_WINDOW_SHARE = 0.5  # of the planned run
 MIN_COUNTED_SHARE = 0.9  # of the calls sent (open model)
 
 
+def send_window(raw: Mapping[str, Any]) -> dict[str, float] | None:
+    """The window of send times the figures count (``--warmup``, ``--cooldown``) from final.json's
+    ``window``: ``{"start", "end", "warmup_s", "cooldown_s"}`` (unix seconds), its end the
+    earlier of the planned one and the stop (a run ended early: until precise, over-saturated);
+    None without one."""
+    send = raw.get("send")
+    if not isinstance(send, Mapping):
+        return None
+    values = [send.get(k) for k in ("start", "end", "warmup_s", "cooldown_s")]
+    numbers = [float(v) for v in values if isinstance(v, int | float)]
+    if len(numbers) != len(values):
+        return None
+    start, end, warmup, cooldown = numbers
+    stopped = raw.get("stopped_at")
+    if isinstance(stopped, int | float):
+        end = min(end, float(stopped))
+    return {"start": start, "end": max(start, end), "warmup_s": warmup, "cooldown_s": cooldown}
+
+
 def not_measured(summary: Mapping[str, Any], planned_s: float) -> str | None:
     """Why the run's figures are not a measurement (see the module docstring), or None."""
-    seconds = (summary.get("window") or {}).get("seconds")
+    window = summary.get("window") or {}
+    seconds = window.get("seconds")
+    trims = [window.get(k) for k in ("warmup_s", "cooldown_s")]
+    planned_s = max(0.0, planned_s - sum(t for t in trims if isinstance(t, int | float)))
     if not isinstance(seconds, int | float) or seconds < MIN_WINDOW_SHARE * planned_s:
         shown = f"{seconds:.3f}s" if isinstance(seconds, int | float) else "none: no request"
         return (

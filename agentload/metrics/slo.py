@@ -7,7 +7,8 @@ A request meets its SLOs when it succeeded and every limit that applies holds (:
 a streamed call has all three; a plain call's first token comes with its answer, so its TTFT is
 its E2E and TPOT does not apply; a job's E2E is its time to completion. Counted per scenario
 (``{"goodput <scenario>": {"requests", "met"}}``), :func:`goodput_section` gives summary.json's
-``goodput[SCENARIO] = {slo, requests, met, share, per_s}``. Pure.
+``goodput[SCENARIO] = {slo, requests, met, share, per_s, share_ci, per_s_ci}`` (the last two
+95 % intervals, Wilson's and Poisson's). Pure.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from agentload.durations import parse_duration
 from agentload.errors import ConfigError
+from agentload.metrics.precision import rate_ci, share_ci
 
 SLO_METRICS = ("ttft", "tpot", "e2e")
 GOODPUT = "goodput"
@@ -89,5 +91,7 @@ def goodput_section(
             "met": met,
             "share": round(met / requests, 6) if requests else None,
             "per_s": round(met / seconds, 3) if seconds and seconds > 0 else None,
+            "share_ci": share_ci(met, requests),
+            "per_s_ci": rate_ci(met, seconds),
         }
     return out

@@ -11,7 +11,8 @@ Reading them from the files is :mod:`agentload.results.reading`'s job. API:
 HTTP entries merged),
 ``entry_stats(requests, failures, latency, seconds)``, ``window_stats(lines, start_t, end_t)``
 -> ``{entry: {requests, failures, error_rate, rps, p50_ms, p90_ms, p95_ms, p99_ms, p999_ms,
-max_ms, avg_ms, failed}}``, ``http_totals(entries)``, ``histogram_meta(final, lines)``,
+max_ms, avg_ms, failed}}`` and the intervals ``p50_ci_ms`` ... ``p999_ci_ms``, ``rps_ci``,
+``error_rate_ci``, ``http_totals(entries)``, ``histogram_meta(final, lines)``,
 ``steps_from_timeline(lines, warmup_s, entry) -> list[Step]``,
 ``step_from_latencies(entries, users, seconds, entry) -> (Step, requests)`` (the stress shape).
 """
@@ -24,6 +25,7 @@ from typing import Any
 
 from agentload.metrics.knee import Step
 from agentload.metrics.latency import LEGACY_META, META, EntryLatency, merge_entries
+from agentload.metrics.precision import latency_cis, rate_ci, share_ci
 
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
@@ -53,7 +55,8 @@ def entry_stats(
     requests: int, failures: int, latency: EntryLatency | None, seconds: float
 ) -> dict[str, Any]:
     """The summary's per-entry keys for one window: counts, rates, and the latency figures of
-    the successful requests with the failed ones' under ``failed`` (None when not known)."""
+    the successful requests with the failed ones' under ``failed`` (None when not known), each
+    percentile, rate and share with its 95 % interval (:mod:`agentload.metrics.precision`)."""
     latency = latency if latency is not None else EntryLatency()
     return {
         "requests": requests,
@@ -61,6 +64,9 @@ def entry_stats(
         "error_rate": failures / requests if requests else None,
         "rps": requests / seconds if seconds > 0 else 0.0,
         **latency.figures(),
+        **latency_cis(latency.ok),
+        "rps_ci": rate_ci(requests, seconds),
+        "error_rate_ci": share_ci(failures, requests),
     }
 
 

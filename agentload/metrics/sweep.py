@@ -14,6 +14,12 @@ rates are run, and a rate not measured stops the sweep.
 :func:`max_rate_under_slo` is the highest measured rate whose goodput share meets the target:
 between the last rate that meets it and the next that does not, the rate where the goodput line
 crosses the target (labelled ``interpolated``), as the rates are measured only at their points.
+A rate the target no longer keeps up with (**over-saturated**, :mod:`agentload.metrics.saturation`:
+the calls in flight and their latency grew through the step) ends early and stops the sweep; its
+row's ``over_saturated`` holds the evidence, and it is never the max rate nor a point the goodput
+line is drawn through (the max is then the last rate that kept up). With ``factor`` above 1
+(``[sweep] max_rate_factor``) the rates go past the throughput run's, up to where the target
+stops keeping up.
 """
 
 from __future__ import annotations
@@ -22,11 +28,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 
-def sweep_rates(sync_rps: float, throughput_rps: float, steps: int) -> list[float]:
-    """``steps`` rates evenly spaced strictly between the synchronous and throughput rates."""
+def sweep_rates(
+    sync_rps: float, throughput_rps: float, steps: int, factor: float = 1.0
+) -> list[float]:
+    """``steps`` rates evenly spaced strictly between the synchronous rate and ``factor`` times
+    the throughput rate (1: strictly between the two runs)."""
+    top = throughput_rps * factor
     if steps < 1 or throughput_rps <= sync_rps:
         return []
-    gap = (throughput_rps - sync_rps) / (steps + 1)
+    gap = (top - sync_rps) / (steps + 1)
     return [round(sync_rps + gap * i, 3) for i in range(1, steps + 1)]
 
 
@@ -60,6 +70,7 @@ def row(
         "arrivals": arrivals,
         "users": summary.get("users"),
         "not_measured": summary.get("not_measured"),
+        "over_saturated": summary.get("over_saturated"),
     }
 
 
@@ -86,13 +97,15 @@ def breakdown(
 
 def max_rate_under_slo(rows: Sequence[Mapping[str, Any]], target: float) -> dict[str, Any] | None:
     """The highest achieved rate whose goodput share is at least ``target`` (see the module
-    docstring), or None when no measured row meets it (or no row has goodput: no SLOs)."""
+    docstring), or None when no measured row meets it (or no row has goodput: no SLOs). An
+    over-saturated row is no point of the goodput line: its figures are of a queue that grew."""
     points = sorted(
         (float(r["achieved_rate"]), float(r["goodput"]))
         for r in rows
         if isinstance(r.get("achieved_rate"), int | float)
         and isinstance(r.get("goodput"), int | float)
         and not r.get("not_measured")
+        and not r.get("over_saturated")
     )
     best: dict[str, Any] | None = None
     for index, (rate, share) in enumerate(points):

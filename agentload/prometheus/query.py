@@ -13,6 +13,8 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from agentload.metrics.intervals import bucket_quantile_interval
+from agentload.metrics.precision import pair
 from agentload.prometheus.client import PromClient, Sample
 from agentload.prometheus.compare import bound_keys, compare, custom_metric, quantile_bucket
 from agentload.prometheus.errors import PrometheusError
@@ -42,11 +44,16 @@ def _by(samples: list[Sample], *labels: str) -> dict[tuple[str, ...], float]:
     return {tuple(s.get(label, "") for label in labels): v for s, v in samples}
 
 
-def _bucket_bounds(buckets: list[tuple[float, float]]) -> dict[str, float | None]:
-    """``{p50_lo_ms, p50_hi_ms, p95_lo_ms, ...}``: each quantile's bucket, from (le, count)."""
-    out: dict[str, float | None] = {}
+def _bucket_bounds(buckets: list[tuple[float, float]]) -> dict[str, Any]:
+    """``{p50_lo_ms, p50_hi_ms, p95_lo_ms, ...}``: each quantile's bucket, from (le, count); and
+    its 95 % interval ``p50_ci_ms`` (order statistics: the edges of the buckets holding the
+    bounding ranks, :func:`agentload.metrics.intervals.bucket_quantile_interval`)."""
+    out: dict[str, Any] = {}
     for name, q in QUANTILES.items():
         out.update(bound_keys(name, quantile_bucket(buckets, q)))
+        lo, hi = bucket_quantile_interval(buckets, q)
+        ms = (lo * 1000.0 if lo is not None else None, hi * 1000.0 if hi is not None else None)
+        out[f"{name}_ci_ms"] = pair(ms)
     return out
 
 

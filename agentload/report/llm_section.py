@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from agentload.report.html import fmt_ms, fmt_num, fmt_pct, section, table
+from agentload.report.html import Raw, fmt_ms, fmt_num, fmt_pct, section, table
+from agentload.report.precision_cells import with_ci
 from agentload.report.rundata import RunData
 
 _KINDS = (("ttft_ms", "TTFT"), ("itl_ms", "ITL"), ("tpot_ms", "TPOT"), ("e2e_ms", "E2E"))
@@ -22,8 +23,8 @@ def llm(run: RunData) -> str:
     body = ""
     for scenario, figures in sorted(streams.items()):
         rows = [
-            [label, *(fmt_ms((figures.get(key) or {}).get(q)) for q in ("p50", "p90", "p95",
-                                                                          "p99", "mean"))]
+            [label, *(_ms(figures.get(key) or {}, q) for q in ("p50", "p90", "p95", "p99")),
+             fmt_ms((figures.get(key) or {}).get("mean"))]
             for key, label in _KINDS
         ]  # fmt: skip
         out_rate = fmt_num(figures.get("output_tokens_per_s"))
@@ -59,3 +60,8 @@ def llm(run: RunData) -> str:
         "measurement window. Goodput: calls that succeeded and met every SLO.</p>"
     )
     return section("LLM serving: tokens, latency per token, goodput", note + body, "llm")
+
+
+def _ms(dist: Mapping[str, Any], q: str) -> Raw:
+    """A percentile of a stream's distribution with its 95 % interval (``p95_ci``)."""
+    return with_ci(fmt_ms(dist.get(q)), "ms", dist.get(f"{q}_ci"))

@@ -8,7 +8,9 @@ from html import escape
 from typing import Any
 
 from agentload.metrics.measurement import measurement_notes
+from agentload.metrics.precision_text import by_name, number
 from agentload.report.html import fmt_any, fmt_ms, fmt_num, fmt_pct, section, table
+from agentload.report.precision_cells import ms_cell, pct_cell, rate_cell, thin_table
 from agentload.report.rundata import RunData
 from agentload.report.series import is_http
 
@@ -26,6 +28,9 @@ def banner(run: RunData) -> str:
     failed = [str(g.get("name") or g.get("expr")) for g in gates if _result(g) == "FAIL"]
     if failed:
         detail += " — failed gates: " + ", ".join(failed)
+    unsure = [str(g.get("name") or g.get("expr")) for g in gates if _result(g) == "inconclusive"]
+    if unsure:
+        detail += " — inconclusive gates: " + ", ".join(unsure)
     compared = run.comparison
     if compared:
         if compared.get("regressed"):
@@ -65,7 +70,10 @@ def _observed(gate: Mapping[str, Any]) -> str:
 
 
 def _result(gate: Mapping[str, Any]) -> str:
-    """``pass``, ``FAIL``, or ``not evaluated`` when nothing was measured (an aborted run)."""
+    """``pass``, ``FAIL``, ``inconclusive`` (its 95 % interval holds the threshold; ``(allowed)``
+    when it does not fail the run), or ``not evaluated`` when nothing was measured."""
+    if gate.get("status") == "inconclusive":
+        return "inconclusive (allowed)" if gate.get("passed") else "inconclusive"
     if gate.get("passed"):
         return "pass"
     return "not evaluated" if gate.get("observed") is None else "FAIL"
@@ -79,7 +87,7 @@ def gates(run: RunData) -> str:
             continue
         result = _result(g)
         rows.append([g.get("name", ""), g.get("expr", ""), _observed(g), result])
-        classes.append({"pass": "ok", "FAIL": "bad"}.get(result, "warn"))
+        classes.append({"pass": "ok", "FAIL": "bad", "inconclusive": "bad"}.get(result, "warn"))
     if not rows:
         return section("Gates", "<p>No gates were set for this run.</p>", "gates")
     return section(
@@ -95,16 +103,26 @@ def _kpi(label: str, value: str) -> str:
     )
 
 
+def _ci_label(label: str, unit: str, ci: Any) -> str:
+    """``error rate, 95 % [0.00–0.92]`` (the label alone without an interval)."""
+    if not isinstance(ci, list) or len(ci) != 2:
+        return label
+    return f"{label}, 95 % [{number(unit, ci[0])}–{number(unit, ci[1])}]"
+
+
 def kpis(run: RunData) -> str:
     """Headline numbers, then per-entry latencies (HTTP entries, then timing entries)."""
     totals: Mapping[str, Any] = run.summary.get("totals") or {}
     cards = [
         _kpi("requests", fmt_num(totals.get("requests"))),
-        _kpi("requests / s", fmt_num(totals.get("rps"))),
-        _kpi("error rate", fmt_pct(totals.get("error_rate"))),
-        _kpi("agent success", fmt_pct(totals.get("agent_success_rate"))),
-    ]
+        _kpi(_ci_label("requests / s", "/s", totals.get("rps_ci")), fmt_num(totals.get("rps"))),
+        _kpi(_ci_label("error rate", "%", totals.get("error_rate_ci")),
+             fmt_pct(totals.get("error_rate"))),
+        _kpi(_ci_label("agent success", "%", totals.get("agent_success_rate_ci")),
+             fmt_pct(totals.get("agent_success_rate"))),
+    ]  # fmt: skip
     endpoints: Mapping[str, Any] = run.summary.get("endpoints") or {}
+    figures = by_name(run.summary)
     timings = sorted(n for n in endpoints if not is_http(n) and isinstance(endpoints[n], dict))
     for name in timings[:4]:
         cards.append(_kpi(f"P95 {name}", fmt_ms(endpoints[name].get("p95_ms"))))
@@ -120,12 +138,14 @@ def kpis(run: RunData) -> str:
                 name,
                 fmt_num(e.get("requests")),
                 fmt_num(e.get("failures")),
-                fmt_pct(e.get("error_rate")),
-                fmt_num(e.get("rps")),
-                fmt_ms(e.get("p50_ms")),
-                fmt_ms(e.get("p95_ms")),
-                fmt_ms(e.get("p99_ms")),
-                fmt_ms(e.get("p999_ms")),
+                pct_cell(
+                    e.get("error_rate"), e.get("error_rate_ci"), figures.get(f"error_rate({name})")
+                ),
+                rate_cell(e.get("rps"), e.get("rps_ci")),
+                *(
+                    ms_cell(e, m, figures.get(f"{m}({name})"))
+                    for m in ("p50", "p95", "p99", "p999")
+                ),
                 fmt_ms(e.get("max_ms")),
                 fmt_ms(failed.get("p95_ms")) if failed.get("requests") else "–",
             ]
@@ -135,6 +155,7 @@ def kpis(run: RunData) -> str:
         headers = ["entry", "requests", "failures", "error rate", "RPS"]
         headers += ["P50", "P95", "P99", "P99.9", "max", "failed P95"]
         body += table(headers, rows) + _latency_note(run.summary) + _window_note(run.summary)
+        body += thin_table(run.summary)
     body += _outcomes(run)
     return section("Key figures", body, "kpis")
 

@@ -40,6 +40,8 @@ tr.ok td:last-child { color: var(--ok); font-weight: 600; }
 .chart { margin: 6px 0 10px; min-width: 0; }
 .flame { width: 100%; border: 1px solid #e3e6ea; background: #fff; }
 .note { color: var(--muted); }
+.ci { color: var(--muted); font-size: 12px; white-space: nowrap; }
+.thin { color: #9c6500; font-size: 12px; white-space: nowrap; }
 .verdict-line { font-size: 16px; font-weight: 700; }
 .verdict-line.bad { color: var(--bad); }
 .verdict-line.ok { color: var(--ok); }

@@ -5,7 +5,8 @@
 - ``junit``: junit.xml, one test case per gate;
 - ``requests_file``: requests.jsonl.gz, one line per request (each Locust process writes its
   part, the run merges them);
-- ``reading``: reading the run folder's JSON files (final.json, timeline.jsonl, ...).
+- ``reading``: reading the run folder's JSON files (final.json, timeline.jsonl, ...);
+- ``replay``: summary.json's ``replay`` section (a trace replay's rows and its fidelity).
 
 Written by the run (``agentload.run.finish``) and the Locust processes, read by the report and
 ``agentload compare``.

@@ -1,5 +1,10 @@
 """``junit.xml``: one test case per gate, plus one for the run itself (failed when aborted).
 
+A gate that failed is a ``<failure type="gate">``; an inconclusive one (its 95 % interval holds
+the threshold) is a ``<failure type="inconclusive">`` naming the interval and the samples that
+would decide it, or, when allowed (``--allow-inconclusive``, the profile's key), a ``<skipped>``
+with that message: CI tools show it as neither passed nor failed, with the reason.
+
 API: ``write_junit(path, summary)``, ``junit_xml(summary) -> bytes``.
 """
 
@@ -21,13 +26,14 @@ def junit_xml(summary: Mapping[str, Any]) -> bytes:
     gates = list(summary.get("gates") or [])
     aborted = summary.get("verdict") == "aborted"
     failures = sum(1 for g in gates if not g.get("passed")) + (1 if aborted else 0)
+    skipped = sum(1 for g in gates if g.get("passed") and g.get("status") == "inconclusive")
     suite = ET.Element(
         "testsuite",
         name=f"agentload.{phase}",
         tests=str(len(gates) + 1),
         failures=str(failures),
         errors="0",
-        skipped="0",
+        skipped=str(skipped),
         time=f"{float(summary.get('duration_s') or 0):.3f}",
         timestamp=str(summary.get("started_at") or ""),
     )
@@ -44,9 +50,14 @@ def junit_xml(summary: Mapping[str, Any]) -> bytes:
         case = ET.SubElement(
             suite, "testcase", classname=f"agentload.{phase}.gates", name=_shown(gate)
         )
+        inconclusive = gate.get("status") == "inconclusive"
         if not gate.get("passed"):
             message = _failure_message(gate)
-            ET.SubElement(case, "failure", message=message, type="gate").text = message
+            kind = "inconclusive" if inconclusive else "gate"
+            ET.SubElement(case, "failure", message=message, type=kind).text = message
+        elif inconclusive:
+            message = f"inconclusive, allowed: {_failure_message(gate)}"
+            ET.SubElement(case, "skipped", message=message).text = message
     ET.indent(suite)
     body: bytes = ET.tostring(suite, encoding="utf-8", xml_declaration=True)
     return body + b"\n"
@@ -73,4 +84,6 @@ def _failure_message(gate: Mapping[str, Any]) -> str:
         shown, limit = str(observed), expr
     reason = gate.get("reason") or ""
     text = f"{expr}: observed {shown}, expected {limit}"
+    if gate.get("status") == "inconclusive":
+        return f"{expr}: {reason}"  # the reason names the interval and the samples needed
     return f"{text} ({reason})" if observed is None and reason else text

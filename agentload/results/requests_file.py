@@ -40,6 +40,7 @@ DEFAULT_CAP = 200_000
 FIELDS = (
     "scenario", "part", "entry", "worker", "intended_start", "start", "ttft_ms", "e2e_ms",
     "input_tokens", "output_tokens", "token_source", "status", "failed", "outcome", "reason",
+    "in_window",
 )  # fmt: skip
 
 

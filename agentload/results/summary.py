@@ -4,7 +4,9 @@ Keys: ``phase``, ``verdict`` (pass|fail|aborted), ``exit_code``, ``started_at``,
 ``target``, ``users``, ``totals`` {requests, failures, rps, error_rate, agent_success_rate,
 in_flight_at_stop, cut_off, aborted_at_stop}, ``window`` {start, end, steady_start, seconds}
 (unix seconds: the first request's start to the last response's end, and when all users were
-first spawned; every rate is over ``seconds``, which is also ``duration_s``), ``load_model``
+first spawned; every rate is over ``seconds``, which is also ``duration_s``; with ``--warmup`` or
+``--cooldown`` also ``warmup_s`` and ``cooldown_s``, and ``start``/``end`` bound the send times
+of the calls the figures count: :func:`agentload.metrics.measurement.send_window`), ``load_model``
 (closed|open) and, for the
 open model, ``arrivals`` {scheduled, sent, late, dropped}, ``llm`` per streamed scenario
 (:func:`agentload.metrics.llm.llm_section`), ``goodput`` per scenario when the run had SLOs
@@ -15,14 +17,24 @@ p99_ms, p999_ms, max_ms, avg_ms, failed}}, ``gates`` [{name, expr, observed, pas
 load: the degradation point), ``server_side``, ``meta.histogram`` (which histogram the latencies
 come from, :func:`agentload.metrics.stats.histogram_meta`), ``not_measured`` (a run given its
 planned length, ``planned_s``: the rate phase, a sweep's runs; why its figures are not a
-measurement, or None: :func:`agentload.metrics.measurement.not_measured`).
+measurement, or None: :func:`agentload.metrics.measurement.not_measured`), ``until`` (with
+``--until``: its targets read, why the run stopped and when;
+:func:`agentload.metrics.until.until_section`).
 An endpoint's latencies are over its successful requests; ``failed`` {requests, p50_ms, p95_ms,
 p99_ms, max_ms, avg_ms} has the failed ones' (None for runs recorded before the split).
 Totals count HTTP entries only (timing entries such as TTFT would count requests twice).
 
+Each percentile, rate and share has its 95 % interval as a sibling ``[lo, hi]`` (``p95_ci_ms``,
+``rps_ci``, ``error_rate_ci``, ``success_rate_ci``, ``llm``'s ``p95_ci``; a bound None when not
+known; where: :mod:`agentload.metrics.precision`); ``precision`` {confidence, thin_above,
+precise_at, figures, thin: [{figure, value, ci, samples, samples_for_5pct}]} lists the thin
+ones (wider than ±10 %) by the gates' names. A gate result has ``status`` (pass|fail|
+inconclusive), ``ci`` and ``samples_needed``; ``passed`` is False only when it counts against
+the run (inconclusive passes with ``allow_inconclusive``).
+
 API: ``build_summary(phase=, started_at=, target=, final=, timeline=, outcomes=, gates=,
 abort_reason=, users=, duration_s=, stress=, profile=, server_side=, extra=, strict_gates=,
-load_entry=, planned_s=)`` (gates
+load_entry=, planned_s=, allow_inconclusive=)`` (gates
 evaluated, verdict and exit_code set), ``verdict_for(results, aborted) -> (verdict, ExitCode)``,
 ``write_json_atomic(path, obj)`` / ``write_bytes_atomic(path, data)`` (AgentloadError on OSError).
 """
@@ -44,7 +56,8 @@ from agentload.gates import Gate, GateResult, evaluate
 from agentload.metrics.knee import degradation_point
 from agentload.metrics.latency import FAILED_KEYS, EntryLatency
 from agentload.metrics.llm import llm_section
-from agentload.metrics.measurement import not_measured
+from agentload.metrics.measurement import not_measured, send_window
+from agentload.metrics.precision import LATENCY_CI, precision_section, rate_ci, share_ci
 from agentload.metrics.slo import goodput_section
 from agentload.metrics.stats import (
     entry_stats,
@@ -58,6 +71,7 @@ from agentload.metrics.stats import (
 _ENTRY_KEYS = (
     "requests", "failures", "error_rate", "rps",
     "p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms", "avg_ms", "failed",
+    *LATENCY_CI.values(), "rps_ci", "error_rate_ci",
 )  # fmt: skip
 
 
@@ -89,6 +103,7 @@ def build_summary(
     strict_gates: bool | None = None,
     load_entry: str | None = None,
     planned_s: float | None = None,
+    allow_inconclusive: bool = False,
 ) -> dict[str, Any]:
     """The summary dict, gates evaluated on it. Without final.json (interrupted run) the figures
     come from the timeline. Unknown gate entries raise ConfigError when ``strict_gates`` (default:
@@ -119,6 +134,9 @@ def build_summary(
             "in_flight_at_stop": window["in_flight_at_stop"] if window else None,
             "cut_off": window["cut_off"] if window else None,
             "aborted_at_stop": window["aborted_at_stop"] if window else None,
+            "rps_ci": rate_ci(requests, duration),
+            "error_rate_ci": share_ci(failures, requests),
+            "agent_success_rate_ci": share_ci(successes, judged),
         },
         "window": _window_times(window),
         "endpoints": endpoints,
@@ -144,8 +162,9 @@ def build_summary(
     meta = histogram_meta(final, timeline)
     if meta is not None:
         summary["meta"] = {**(summary.get("meta") or {}), "histogram": meta}
+    summary["precision"] = precision_section(summary)
     strict = abort_reason is None if strict_gates is None else strict_gates
-    results = evaluate(gates, summary, strict=strict)
+    results = evaluate(gates, summary, strict=strict, allow_inconclusive=allow_inconclusive)
     verdict, code = verdict_for(results, abort_reason is not None)
     summary["gates"] = [r.to_dict() for r in results]
     summary["verdict"], summary["exit_code"] = verdict, int(code)
@@ -209,6 +228,7 @@ def _endpoints(
     from_timeline = window_stats(timeline) if timeline else {}
     for stats in from_timeline.values():
         stats["rps"] = stats["requests"] / duration if duration > 0 else 0.0
+        stats["rps_ci"] = rate_ci(stats["requests"], duration)
     if not entries:
         return {name: _tidy(s) for name, s in from_timeline.items()}
     out = {}
@@ -231,7 +251,7 @@ def measurement_window(final: Mapping[str, Any]) -> dict[str, Any] | None:
     if not isinstance(start, int | float) or not isinstance(end, int | float) or end <= start:
         return None
     steady = raw.get("steady_start")
-    return {
+    window = {
         "start": float(start),
         "end": float(end),
         "steady_start": float(steady) if isinstance(steady, int | float) else None,
@@ -240,13 +260,17 @@ def measurement_window(final: Mapping[str, Any]) -> dict[str, Any] | None:
         "cut_off": int(raw.get("cut_off") or 0),
         "aborted_at_stop": int(raw.get("aborted_at_stop") or 0),
     }
+    trimmed = send_window(raw)
+    if trimmed is not None:  # warm-up, cool-down: the calls sent in it, over its length
+        window.update(trimmed, seconds=max(0.0, trimmed["end"] - trimmed["start"]))
+    return window
 
 
 def _window_times(window: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if window is None:
         return None
-    keys = ("start", "end", "steady_start", "seconds")
-    return {k: round(window[k], 3) if window[k] is not None else None for k in keys}
+    keys = ("start", "end", "steady_start", "seconds", "warmup_s", "cooldown_s")
+    return {k: round(window[k], 3) if window[k] is not None else None for k in keys if k in window}
 
 
 def load_model_section(final: Mapping[str, Any]) -> dict[str, Any]:
@@ -274,6 +298,7 @@ def _agent_outcomes(counts: Mapping[str, Mapping[str, int]]) -> dict[str, dict[s
         row: dict[str, Any] = {k: int(v) for k, v in sorted(by_outcome.items())}
         row["total"] = total
         row["success_rate"] = _round(int(by_outcome.get("success", 0)) / total) if total else None
+        row["success_rate_ci"] = share_ci(int(by_outcome.get("success", 0)), total)
         out[scenario] = row
     return out
 

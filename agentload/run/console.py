@@ -4,9 +4,10 @@
         locust_process.wait()
 
 On a terminal it redraws a small rich table once a second (phase, elapsed/remaining, users, RPS,
-P95, errors, agent success); when output is not a terminal or ``CI`` is set it prints one plain
-line every few seconds instead. ``snapshot(lines, ...)`` computes the figures (pure): P95 is
-of the successful HTTP requests of the last ``RECENT_S`` seconds, from the exact histograms.
+P95 with its 95 % interval, errors, agent success); when output is not a terminal or ``CI`` is
+set it prints one plain line every few seconds instead. ``snapshot(lines, ...)`` computes the
+figures (pure): P95 is of the successful HTTP requests of the last ``RECENT_S`` seconds, from the
+exact histograms.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from agentload.metrics.intervals import quantile_interval_ms
 from agentload.metrics.stats import is_http, latency_over
 from agentload.report.series import success_percentiles
 
@@ -46,6 +48,7 @@ class Snapshot:
     requests: int
     failures: int
     agent_success: float | None
+    p95_ci: tuple[float | None, float | None] | None = None  # the 95 % interval of p95_ms
 
     @property
     def remaining_s(self) -> float | None:
@@ -54,7 +57,7 @@ class Snapshot:
     def line(self) -> str:
         """One plain line, for CI logs."""
         total = f"/{self.duration_s:.0f}s" if self.duration_s is not None else ""
-        p95 = f"{fmt_ms(self.p95_ms)}ms" if self.p95_ms is not None else "-"
+        p95 = f"{fmt_ms(self.p95_ms)}ms{self._ci()}" if self.p95_ms is not None else "-"
         err = f"{100 * self.failures / self.requests:.2f}%" if self.requests else "-"
         ok = f"{100 * self.agent_success:.1f}%" if self.agent_success is not None else "-"
         return (
@@ -73,7 +76,8 @@ class Snapshot:
         tab.add_row("users", str(self.users))
         tab.add_row("requests / s", f"{self.rps:.1f}")
         tab.add_row(
-            f"P95 (last {RECENT_S:.0f} s)", f"{fmt_ms(self.p95_ms)} ms" if self.p95_ms else "–"
+            f"P95 (last {RECENT_S:.0f} s)",
+            f"{fmt_ms(self.p95_ms)} ms {self._ci()}" if self.p95_ms else "–",
         )
         err = f" ({100 * self.failures / self.requests:.2f} %)" if self.requests else ""
         style = "red" if self.failures else ""
@@ -81,6 +85,13 @@ class Snapshot:
         ok = self.agent_success
         tab.add_row("agent success", f"{100 * ok:.1f} %" if ok is not None else "–")
         return tab
+
+    def _ci(self) -> str:
+        """``[298–330]``: the P95's 95 % interval (``?`` for a bound not known yet)."""
+        if self.p95_ci is None:
+            return ""
+        lo, hi = (fmt_ms(b) if b is not None else "?" for b in self.p95_ci)
+        return f"[{lo}–{hi}]"
 
 
 def fmt_ms(ms: float) -> str:
@@ -110,7 +121,8 @@ def snapshot(
     before = [x for x in lines if float(x.get("t", 0.0)) <= t_last - RECENT_S]
     t0, req0 = (float(before[-1].get("t", 0.0)), _http_totals(before[-1])[0]) if before else (0, 0)
     rps = (requests - req0) / (t_last - t0) if t_last > t0 else 0.0
-    (p95,) = success_percentiles(latency_over(recent), (0.95,))
+    latency = latency_over(recent)
+    (p95,) = success_percentiles(latency, (0.95,))
     counts = [per or {} for per in (last.get("outcomes") or {}).values()]
     tasks = sum(int(v) for c in counts for v in c.values())
     success = sum(int(c.get("success", 0)) for c in counts)
@@ -124,6 +136,7 @@ def snapshot(
         requests=requests,
         failures=failures,
         agent_success=success / tasks if tasks else None,
+        p95_ci=None if math.isnan(p95) else quantile_interval_ms(latency.ok, 0.95),
     )
 
 

@@ -91,6 +91,7 @@ class FinishedRun(RunFacts, Protocol):
     @property
     def pids(self) -> dict[str, list[int]]: ...
 
+    allow_inconclusive: bool  # --allow-inconclusive, or the profile's allow_inconclusive
     config_error: str | None  # set when the summary finds one (a gate on an unknown entry)
     regression: bool  # set when the comparison with --baseline finds one
     late_write_errors: list[str]  # results files that could not be written

@@ -18,10 +18,14 @@ from agentload.gates import shown_expr
 from agentload.metrics.knee import no_knee_finding
 from agentload.metrics.llm import tokens_findings
 from agentload.metrics.measurement import measurement_notes
+from agentload.metrics.precision_text import entry_lines, precision_line, totals_text
+from agentload.metrics.saturation import saturation_finding
 from agentload.metrics.sweep import sweep_finding
+from agentload.metrics.until import stop_lines
 from agentload.redaction import shown_url
 from agentload.results.junit import write_junit
 from agentload.results.reading import read_json, read_timeline
+from agentload.results.replay import replay_finding, replay_section
 from agentload.results.requests_file import PARTS_DIR, merge_parts
 from agentload.results.summary import build_summary, write_json_atomic
 
@@ -56,8 +60,14 @@ def _summary(ctx: FinishedRun) -> tuple[dict[str, Any], ExitCode]:
     extra: dict[str, Any] = {"meta": _meta(ctx)}
     if requests_file := _merge_requests(ctx, out):
         extra["requests_file"] = requests_file
+    if "until" in ctx.record.sections:  # --until: why the run stopped, the figures' precision
+        extra["until"] = ctx.record.sections["until"]
     if "sweep" in ctx.record.sections:
         extra["sweep"] = ctx.record.sections["sweep"]
+    if "over_saturated" in ctx.record.sections:  # a rate run: null, or why it ended early
+        extra["over_saturated"] = ctx.record.sections["over_saturated"]
+    if "replay" in ctx.record.sections:  # the trace, its rows, the schedule's fidelity
+        extra["replay"] = replay_section(ctx.record.sections["replay"]["trace"], final)
     if ctx.config.workers:
         extra["workers"] = {"expected": ctx.config.workers, "lost": ctx.record.lost_workers}
     elif ctx.config.expect_workers:  # remote workers: who took part (over every Locust run)
@@ -101,6 +111,7 @@ def _summary(ctx: FinishedRun) -> tuple[dict[str, Any], ExitCode]:
         "strict_gates": False if ctx.record.gate_abort or no_load or ctx.api_plan else None,
         "load_entry": ctx.api_plan.entry_of(None) if ctx.api_plan else ctx.config.entry,
         "planned_s": ctx.record.planned_s,  # its figures checked: measured or not
+        "allow_inconclusive": ctx.allow_inconclusive,  # the option, or the profile's key
     }
     if ctx.config_error is None:
         try:
@@ -170,10 +181,7 @@ def _last_lines(ctx: FinishedRun, summary: dict[str, Any], code: ExitCode) -> No
     elif failed and not (summary.get("totals") or {}).get("requests"):
         why = f"no requests were made, so none of the {len(gates)} gates could be evaluated"
     elif failed:
-        why = "; ".join(
-            f"gate {shown_expr(g.get('name', ''), g['expr'])!r} failed: {g.get('reason', '')}"
-            for g in failed
-        )
+        why = "; ".join(_gate_said(g) for g in failed)
         if ctx.record.gate_abort:
             why = f"stopped early ({ctx.record.gate_abort}); {why}"
         if ctx.regression:
@@ -182,18 +190,23 @@ def _last_lines(ctx: FinishedRun, summary: dict[str, Any], code: ExitCode) -> No
         why = f"regression against baseline {ctx.config.baseline}"
     else:
         why = f"all {len(gates)} gates passed"
+    allowed = [g for g in gates if g.get("passed") and g.get("status") == "inconclusive"]
+    if allowed and not failed and why.startswith("all "):
+        why = f"{len(gates) - len(allowed)} of {len(gates)} gates passed, {len(allowed)} allowed"
     totals = summary.get("totals") or {}
-    log.info(
-        "%s: %d requests, %.1f rps, error rate %s, agent success %s",
-        phase,
-        totals.get("requests") or 0,
-        totals.get("rps") or 0.0,
-        _pct(totals.get("error_rate")),
-        _pct(totals.get("agent_success_rate")),
-    )
+    log.info("%s: %d requests, %s", phase, totals.get("requests") or 0, totals_text(summary))
+    for line in [*entry_lines(summary), precision_line(summary)]:
+        if line:
+            log.info("%s: %s", phase, line)
+    for g in allowed:  # shown, as allowed by --allow-inconclusive or the profile
+        by = "--allow-inconclusive" if ctx.config.allow_inconclusive else "the profile"
+        expr = shown_expr(g.get("name", ""), g["expr"])
+        log.warning("%s: gate %r inconclusive (allowed by %s): %s", phase, expr, by, g["reason"])
     for finding in _findings(summary):
         log.info("%s: %s", phase, finding)
     for line in measurement_notes(summary):
+        log.info("%s: %s", phase, line)
+    for line in stop_lines(summary.get("until")):
         log.info("%s: %s", phase, line)
     log.info("%s %s (exit %d): %s", phase, verdict, int(code), why)
     log.info("results: %s (summary.json, junit.xml, report.html, runner.log)", _shown(ctx.out_dir))
@@ -239,6 +252,10 @@ def _findings(summary: dict[str, Any]) -> list[str]:
         )
     if sweep := summary.get("sweep"):
         lines.append(sweep_finding(sweep))
+    if saturated := summary.get("over_saturated"):
+        lines.append(saturation_finding(saturated))
+    if replay := summary.get("replay"):
+        lines.append(replay_finding(replay))
     lines += tokens_findings(summary.get("llm") or {})
     return lines
 
@@ -251,8 +268,13 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _pct(value: Any) -> str:
-    return f"{100 * value:.2f}%" if isinstance(value, int | float) else "n/a"
+def _gate_said(gate: dict[str, Any]) -> str:
+    """``gate 'X' failed: reason``, or ``inconclusive (fails the run; ...)``."""
+    outcome = "failed"
+    if gate.get("status") == "inconclusive":
+        outcome = "inconclusive (fails the run; --allow-inconclusive passes it)"
+    expr = shown_expr(gate.get("name", ""), gate["expr"])
+    return f"gate {expr!r} {outcome}: {gate.get('reason', '')}"
 
 
 def _meta(ctx: FinishedRun) -> dict[str, Any]:

@@ -60,6 +60,7 @@ class LocustPlan:
     slo: str = ""
     locustfile: Path | None = None
     extra_args: tuple[str, ...] = ()
+    window: dict[str, float] = field(default_factory=dict)  # --warmup/--cooldown: send window
 
     @property
     def locustfiles(self) -> str:
@@ -195,4 +196,6 @@ def build_commands(plan: LocustPlan) -> Commands:
         env["AGENTLOAD_API"] = str(plan.api)  # the shipped locustfile makes its classes at import
     if plan.credentials:
         env[HOST_AUTH_ENV] = plan.credentials
+    if plan.window:  # agentload.locust.send_window: the calls sent outside leave the figures
+        env["AGENTLOAD_WINDOW"] = json.dumps(plan.window)
     return Commands(main=main, workers=workers, env=env)

@@ -31,6 +31,9 @@ from agentload.run.context import PhaseRecord, Stoppable
 from agentload.run.finish import finish_run
 from agentload.run.locust_plan import check_locust_args, check_locustfile
 from agentload.run.phases import run_phase
+from agentload.run.phases.replay import check_replay
+from agentload.run.phases.send_window import check_window
+from agentload.run.phases.until_watch import check_until
 from agentload.run.resources import ResourceSampler
 from agentload.run.run_log import RunLogHandler, ThreadWriteGuard
 from agentload.run.server_view import ServerView
@@ -51,6 +54,7 @@ class Orchestrator:
         self.profile: Profile
         self.phase = config.phase
         self.gates: list[Gate] = []
+        self.allow_inconclusive = config.allow_inconclusive  # or the profile's, once loaded
         self.api_plan: ApiPlan | None = None
         self.user_locustfile: Path | None = None
         self.out_dir = Path()
@@ -97,10 +101,14 @@ class Orchestrator:
         check_worker_steps(self.profile, cfg.workers or cfg.expect_workers)
         extra = list(self.api_plan.gates) if self.api_plan is not None else []
         self.gates = parse_gates([*self.profile.gates, *extra])
+        self.allow_inconclusive = cfg.allow_inconclusive or self.profile.allow_inconclusive
         if self.api_plan is not None:  # a locustfile of your own: its entries are not known
             plan, abort = self.api_plan, self.profile.abort
             gates = [*self.gates, *parse_gates(abort.gates if abort else [])]
             check_entries(gates, plan.entries(), list(plan.scenarios))
+        check_until(cfg, self.profile, self.api_plan)  # --until: the phase, the entries
+        check_window(cfg, self.profile)  # --warmup, --cooldown
+        self.record.sections.update(check_replay(cfg, self.profile, self.api_plan))  # --trace
         if cfg.host is not None:
             check_host(cfg.host, cfg.allow_remote)
         if cfg.workers and cfg.web:

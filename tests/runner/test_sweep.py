@@ -18,6 +18,7 @@ from agentload.metrics.sweep import (
     sweep_finding,
     sweep_rates,
 )
+from agentload.results.requests_file import read_lines
 from tests.runner.agentload_run import alive, all_child_pids, run_agentload, summary
 from tests.support import ROOT, free_port, start_server, stop_process, wait_ready
 
@@ -142,8 +143,11 @@ def test_sweep_finds_the_engines_capacity_and_a_max_rate_under_slo_a_rate_run_co
     tmp_path: Path, engine: str
 ) -> None:
     """Synchronous, throughput (16 users) and 2 rates of 5 s against a 20 req/s engine: the
-    throughput run is within 10 % of 20 req/s; max_rate_under_slo (E2E <= 300 ms for 90 % of
-    calls) lies below it; a separate rate run at that rate meets the goodput target."""
+    throughput run is within 10 % of 20 req/s; no rate (both under it) is marked over-saturated;
+    max_rate_under_slo (E2E <= 300 ms for 90 % of calls) lies below it; a separate rate run at
+    that rate, its first 2 s and last 20 % left out (--warmup, --cooldown), meets the goodput
+    target: the calls sent outside its window are in requests.jsonl.gz flagged, and its
+    counts are those of the calls inside."""
     profile = tmp_path / "sweep.toml"
     stock = (ROOT / "profiles/sweep.toml").read_text()
     profile.write_text(stock.replace('arrival = "poisson"', 'arrival = "constant"'))
@@ -154,6 +158,7 @@ def test_sweep_finds_the_engines_capacity_and_a_max_rate_under_slo_a_rate_run_co
     throughput = sweep["throughput"]["achieved_rate"]
     assert throughput == pytest.approx(CAPACITY_RPS, rel=0.10)
     assert sweep["synchronous"]["users"] == 1 and len(sweep["rates"]) >= 1
+    assert all(r["over_saturated"] is None for r in sweep["rates"]), sweep["rates"]
     found = sweep["max_rate_under_slo"]
     assert found is not None and found["rate"] < throughput, sweep
     assert "max rate under SLO" in output
@@ -165,8 +170,61 @@ def test_sweep_finds_the_engines_capacity_and_a_max_rate_under_slo_a_rate_run_co
     confirm, output, code = _run(
         tmp_path, "confirm", engine, "rate", "--rate", rate, "--arrival", "constant",
         "--duration", "10s", "--slo", "e2e=300ms", "--gate", "goodput(chat) >= 90%",
+        "--warmup", "2s", "--cooldown", "20%",
     )  # fmt: skip
     assert confirm["goodput"]["chat"]["share"] >= 0.9, confirm["goodput"]
+    window = confirm["window"]
+    assert (window["warmup_s"], window["cooldown_s"]) == (2.0, 2.0)
+    assert window["seconds"] == pytest.approx(6.0, abs=0.01) and confirm["over_saturated"] is None
+    lines = list(read_lines(tmp_path / "confirm" / "requests.jsonl.gz"))
+    inside = [x for x in lines if x["in_window"]]
+    assert len(inside) < len(lines) and not any(x["sampled"] for x in lines)
+    assert all(window["start"] <= x["intended_start"] < window["end"] for x in inside)
+    assert not any(window["start"] <= x["intended_start"] < window["end"]
+                   for x in lines if not x["in_window"])  # fmt: skip
+    call = "POST /v1/chat/completions"
+    assert confirm["endpoints"][call]["requests"] == sum(x["entry"] == call for x in inside)
+    assert confirm["arrivals"]["sent"] == confirm["agent_outcomes"]["chat"]["total"] == len(inside)
+    assert confirm["goodput"]["chat"]["requests"] == len(inside)
+
+
+@pytest.mark.slow
+def test_a_sweep_past_capacity_stops_at_the_first_rate_the_engine_cannot_keep_up_with(
+    tmp_path: Path, engine: str
+) -> None:
+    """Synchronous, throughput (16 users), then rates up to 2.35 x the throughput run's
+    (``max_rate_factor``), 8 s each, the first second of each left out (--warmup 1s), against
+    the 20 req/s engine: the first rate (about 0.95 x capacity) keeps up, the second (about 1.6
+    x) is over-saturated: ended early, marked with the evidence (calls in flight and E2E growing,
+    each slope's 95 % interval above 0; the completion rate the engine's capacity), and the
+    sweep stops there; the max rate under SLO is within 10 % of the capacity."""
+    profile = tmp_path / "sweep.toml"
+    stock = (ROOT / "profiles/sweep.toml").read_text()
+    profile.write_text(
+        stock.replace('arrival = "poisson"', 'arrival = "constant"\nmax_rate_factor = 2.35')
+    )
+    args = [str(profile), "--steps", "2", "--step-duration", "8s", "--users", "16"]
+    result, output, code = _run(
+        tmp_path, "past", engine, *args, "--slo", "e2e=500ms", "--warmup", "1s"
+    )
+    assert code == 0, output[-3000:]
+    sweep = result["sweep"]
+    kept_up, over = sweep["rates"]
+    assert kept_up["target_rate"] < CAPACITY_RPS < over["target_rate"], sweep
+    assert kept_up["over_saturated"] is None and not kept_up["not_measured"], kept_up
+    evidence = over["over_saturated"]
+    assert evidence is not None, over
+    assert evidence["held_s"] < 8 and evidence["in_flight"]["slope_ci"][0] > 0, evidence
+    assert evidence["e2e_ms"]["slope_ci"][0] > 0 and evidence["ttft_ms"]["slope_ci"][0] > 0
+    assert evidence["completion_rate"] == pytest.approx(CAPACITY_RPS, rel=0.15), evidence
+    assert sweep["stopped"].startswith(f"{over['target_rate']:g} req/s over-saturated: ")
+    assert "over-saturated" in output
+    found = sweep["max_rate_under_slo"]
+    assert found is not None and found["rate"] == pytest.approx(CAPACITY_RPS, rel=0.10), sweep
+    first = next((tmp_path / "past" / "sweep").glob("03-rate-*"))
+    lines = list(read_lines(first / "requests.jsonl.gz"))
+    inside = [x for x in lines if x["in_window"]]
+    assert 0 < len(inside) < len(lines) and kept_up["requests"] == len(inside)
 
 
 STALLING = """name = "stalling"

@@ -18,7 +18,9 @@ import pytest
 from tests.support import API_KEY, ROOT, run_target_service, stop_process
 
 LOCUST = str(ROOT / ".venv" / "bin" / "locust")
-USER_CLASSES = {"MixedAgentUser", "OpenModelUser", "StatusUser", "CodegenUser", "ResearchUser"}
+USER_CLASSES = {
+    "MixedAgentUser", "OpenModelUser", "ReplayUser", "StatusUser", "CodegenUser", "ResearchUser",
+}  # fmt: skip
 ENTRIES = (
     "GET /v1/status",
     "POST /v1/agents/codegen",
@@ -39,8 +41,8 @@ def _plain_env() -> dict[str, str]:
 
 
 def test_locust_list_names_every_user_class_of_the_locustfiles_folder() -> None:
-    """`locust -f locustfiles/ --list` lists exactly the mixed, open-model and one-per-scenario
-    user classes of agent-v1 (status, codegen, research)."""
+    """`locust -f locustfiles/ --list` lists exactly the mixed, open-model, replay and
+    one-per-scenario user classes of agent-v1 (status, codegen, research)."""
     done = subprocess.run(
         [LOCUST, "-f", "locustfiles/", "--list"], cwd=ROOT, env=_plain_env(),
         capture_output=True, text=True, timeout=60, check=False,

@@ -25,6 +25,7 @@ from agentload.results.summary import build_summary
 from agentload.run.config import WorkerLossPolicy
 from agentload.run.locust_plan import WORKERS_FILE, LocustPlan, build_commands
 from agentload.run.locust_processes import LocustProcesses
+from agentload.run.phases.send_window import with_window
 
 if TYPE_CHECKING:
     from agentload.run.context import PhaseContext
@@ -75,6 +76,7 @@ def drive(
     on_tick: Callable[[float], bool] | None = None,
 ) -> None:
     """Start Locust for `plan` and wait for its end; see the module docstring for what stops it."""
+    plan = with_window(ctx, plan, expected_s)  # --warmup/--cooldown: the figures' window
     procs = LocustProcesses(build_commands(plan), ctx.out_dir / "runner.log")
     ctx.record.load_window.append(time.time())
     procs.start()

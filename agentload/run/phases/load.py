@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from agentload.errors import ConfigError
 from agentload.run.phases.drive import drive, plan_for, processes
+from agentload.run.phases.saturation_watch import OverSaturationWatch, either
+from agentload.run.phases.until_watch import UntilWatch
 
 if TYPE_CHECKING:
     from agentload.run.context import PhaseContext
@@ -37,4 +39,17 @@ def run_load(ctx: PhaseContext) -> None:
         plan = plan_for(
             ctx, ctx.out_dir, users=profile.users, spawn_rate=profile.spawn_rate, run_time=total
         )
-    drive(ctx, plan, total)
+    saturation = None  # the open model: ends when the target no longer keeps up
+    if profile.shape == "open_model":
+        saturation = OverSaturationWatch.for_run(ctx, ctx.out_dir)
+    stop_saturated = saturation.tick if saturation is not None else None
+    watch = UntilWatch.for_run(ctx, total)  # --until: stop once the figures are precise
+    if watch is None:
+        drive(ctx, plan, total, on_tick=stop_saturated)
+    else:
+        with watch:
+            drive(ctx, plan, total, on_tick=either(watch.tick, stop_saturated))
+    if saturation is not None:  # summary.json's over_saturated: null, or the evidence
+        ctx.record.sections["over_saturated"] = saturation.evidence
+        if saturation.evidence is not None:  # measured over what it ran
+            ctx.record.planned_s = saturation.evidence["held_s"]

@@ -1,7 +1,9 @@
 """sweep: synchronous, throughput, then open-model rates between.
 
 The rules (rates, breakdown, runs not measured, the max rate under the SLOs) are
-:mod:`agentload.metrics.sweep`.
+:mod:`agentload.metrics.sweep`; each rate is watched for over-saturation
+(:mod:`agentload.run.phases.saturation_watch`): one the target cannot keep up with ends early,
+is marked, and stops the sweep.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from agentload.errors import ConfigError
 from agentload.metrics import sweep as rules
+from agentload.metrics.saturation import saturation_finding
 from agentload.results.reading import read_json, read_timeline
 from agentload.results.summary import build_summary
 from agentload.run.phases.drive import drive, plan_for, processes
+from agentload.run.phases.saturation_watch import OverSaturationWatch
 from agentload.scenarios.plan import user_class_name
 
 if TYPE_CHECKING:
@@ -63,7 +67,8 @@ def run_sweep(ctx: PhaseContext) -> None:
              profile.users, _unmeasured(throughput))  # fmt: skip
     unmeasured = next((r for r in (sync, throughput) if r["not_measured"]), None)
     rates = [] if unmeasured else rules.sweep_rates(
-        float(sync["achieved_rate"] or 0.0), float(throughput["achieved_rate"] or 0.0), params.steps
+        float(sync["achieved_rate"] or 0.0), float(throughput["achieved_rate"] or 0.0),
+        params.steps, params.max_rate_factor,
     )  # fmt: skip
     if unmeasured is not None:
         section["stopped"] = f"the {unmeasured['kind']} run was not measured: no rates between"
@@ -78,12 +83,20 @@ def run_sweep(ctx: PhaseContext) -> None:
         }  # fmt: skip
         plan = plan_for(ctx, folder, shape="open_model", shape_table=table)
         plan = replace(plan, user_classes=("OpenModelUser",), last_run=index == len(rates) + 2)
-        drive(ctx, plan, step)
-        rate_row = rules.row("rate", rate, _measured(ctx, folder, step), scenario, entry)
+        watch = OverSaturationWatch.for_run(ctx, folder)  # ends a rate the target cannot keep up
+        drive(ctx, plan, step, on_tick=watch.tick if watch is not None else None)
+        evidence = watch.evidence if watch is not None else None
+        held = evidence["held_s"] if evidence else step  # measured over what it ran
+        rate_row = rules.row("rate", rate, _measured(ctx, folder, held), scenario, entry)
+        rate_row["over_saturated"] = evidence
         section["rates"].append(rate_row)
         log.info("sweep: %g req/s asked, %.2f achieved, goodput %s%s", rate,
                  rate_row["achieved_rate"] or 0.0, rate_row["goodput"],
                  _unmeasured(rate_row))  # fmt: skip
+        if evidence:
+            section["stopped"] = f"{rate:g} req/s over-saturated: {saturation_finding(evidence)}"
+            log.warning("sweep: stopping, the target no longer keeps up with %g req/s", rate)
+            break
         if rate_row["not_measured"]:
             section["stopped"] = f"{rate:g} req/s was not measured"
             log.warning("sweep: stopping early, %g req/s was not measured", rate)
