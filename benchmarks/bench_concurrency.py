@@ -7,11 +7,12 @@ one core) runs the ``rate`` phase's open model as ``agentload run rate`` builds 
 ``--agentload-out``, ``--agentload-requests``) with the ``openai-chat`` preset, every call
 streamed, against ``benchmarks/stream_server.py`` (asyncio, pinned to the other core): each
 stream's first token 100 ms after its request is received, then a token every 50 ms, 200 tokens
-(about 10 s). Arrivals are evenly spaced at ``level / stream length`` per second, so once the
-first calls end (the ramp, one stream length) ``level`` streams are in flight; the calls whose
-intended start falls in the next ``--hold`` seconds are measured, all of them while ``level``
-streams are held. The locustfile is the stock one with a tap that keeps each stream's metrics
-as agentload records them (``benchmarks/stream_tap_locustfile.py``).
+(about 10 s). Arrivals are evenly spaced at ``level / stream length`` per second to a pool of
+``1.1 x level + 10`` users, so once the first calls end (one stream length) ``level`` streams
+are in flight; the calls measured are those whose intended start falls in the ``--hold`` seconds
+after every user has made its first call (which opens its connection), all of them made while
+``level`` streams are held. The locustfile is the stock one with a tap that keeps each stream's
+metrics as agentload records them (``benchmarks/stream_tap_locustfile.py``).
 
 The server's truth (``time.time()`` on the same machine): when each request was received and
 when each token's write returned. The server reports each stream's number as its usage's
@@ -27,11 +28,16 @@ and the tap name the stream. Per measured call:
 - ITL error = each inter-token gap the client recorded - the same gap between the server's
   writes (a late read lengthens one gap and shortens the next): p50/p99 of its absolute value.
 
-Also per level: the Locust process's CPU (user+sys seconds per wall second: 1.00 = its core is
-full) and its largest RSS while every stream is held, and the server's CPU. Goal: at 2,000
-streams on one core, TTFT error p99 <= 2 ms; the last line says whether it holds and the highest
-level that does. ``--py-spy DIR`` records the Locust process while the streams are held (py-spy,
-raw collapsed stacks) and prints where its CPU time goes.
+Also per level, while the measured calls are in flight: the Locust process's CPU (user+sys
+seconds per wall second: 1.00 = its core is full), its run-queue wait (seconds per second it was
+runnable while another process held its core: the machine's contention, not its own work;
+Linux schedstat) and its largest RSS; the server's CPU and wait, and the connections it accepted
+in the whole run (about the pool when the users keep theirs alive). First, the machine's floor: the
+round trip of bare sockets between the two cores, one every 20 ms (a TTFT error is a request's
+way in plus its first token's way out, so it cannot be much below it). Goal: at 2,000 streams on
+one core, TTFT error p99 <= 2 ms; the last line says whether it holds and the highest level that
+does. ``--py-spy DIR`` records the Locust process while the streams are held (py-spy, raw
+collapsed stacks) and prints the functions on top of its stacks.
 
 Run: ``.venv/bin/python benchmarks/bench_concurrency.py [--levels 500,1000,2000] [--hold 10]``
 (about 45 s a level; loads only 127.0.0.1; raises the open-files soft limit if it must).
@@ -120,6 +126,7 @@ class Sample(NamedTuple):
     wait: float
     rss: int
     server_cpu: float
+    server_wait: float
 
 
 @dataclass
@@ -129,6 +136,7 @@ class Figures:
     streams: int
     calls: int = 0
     failed: int = 0
+    connections: int = 0  # opened in the whole run (the pool's users keep theirs alive)
     ttft_err: tuple[float, float] | None = None  # p50, p99
     way_in_p99: float | None = None
     way_out_p99: float | None = None
@@ -140,6 +148,7 @@ class Figures:
     wait: float | None = None  # Locust's seconds runnable but not running, per wall second
     rss_mb: float | None = None
     server_cpu: float | None = None
+    server_wait: float | None = None
     profile: list[tuple[float, str]] | None = None
 
 
@@ -231,7 +240,8 @@ def run_level(
                     break
                 samples.append(Sample(time.time(), mine.user + mine.system,
                                       runqueue_wait_s(locust.pid), rss,
-                                      theirs.user + theirs.system))  # fmt: skip
+                                      theirs.user + theirs.system,
+                                      runqueue_wait_s(server.pid)))  # fmt: skip
                 held = started(url) >= level.measured_from * level.rate if stacks else False
                 if stacks is not None and recorder is None and held:
                     recorder = py_spy(locust.pid, level.hold_s + level.stream_s - 1, stacks)
@@ -248,9 +258,10 @@ def run_level(
         if locust.returncode not in (0, 1):
             raise SystemExit(f"Locust failed ({locust.returncode}): see {folder}/locust.log")
         httpx.post(f"{url}/bench/dump", content=str(truth), timeout=60).raise_for_status()
+        connections = started(url, "connections")
     merge_parts(folder)
     figures = measure(level, folder, tap, truth, samples)
-    figures.profile = profile
+    figures.profile, figures.connections = profile, connections
     return figures
 
 
@@ -266,10 +277,11 @@ def runqueue_wait_s(pid: int) -> float:
     return total / 1e9
 
 
-def started(url: str) -> int:
-    """How many streams the server has started (0 if it does not answer)."""
+def started(url: str, what: str = "streams") -> int:
+    """How many streams the server has started, or connections it has accepted (0 if it does
+    not answer)."""
     try:
-        return int(httpx.get(f"{url}/bench/started", timeout=2).json()["streams"])
+        return int(httpx.get(f"{url}/bench/started", timeout=2).json()[what])
     except (httpx.HTTPError, ValueError, KeyError):
         return 0
 
@@ -410,6 +422,7 @@ def measure(
         figures.cpu = (last.cpu - first.cpu) / wall
         figures.wait = (last.wait - first.wait) / wall
         figures.server_cpu = (last.server_cpu - first.server_cpu) / wall
+        figures.server_wait = (last.server_wait - first.server_wait) / wall
         figures.rss_mb = max(s.rss for s in held) / 2**20
     return figures
 
@@ -426,15 +439,16 @@ def report_line(f: Figures) -> str:
         f"{f.streams:>7} {f.calls:>6} {f.failed:>5} {_f(ttft[0])} {_f(ttft[1])} "
         f"{_f(f.way_in_p99)} {_f(f.way_out_p99)} {_f(f.reported_p99)}  {_f(itl[0])} "
         f"{_f(itl[1])}  {_f(delay[0])} {_f(delay[1])} {_f(delay[2])}  {_f(f.cpu, '5.2f')} "
-        f"{_f(f.wait, '5.2f')} {_f(f.rss_mb, '6.0f')}  {_f(f.server_cpu, '6.2f')}"
+        f"{_f(f.wait, '5.2f')} {_f(f.rss_mb, '6.0f')}  {_f(f.server_cpu, '5.2f')} "
+        f"{_f(f.server_wait, '5.2f')} {f.connections:>6}"
     )
 
 
 _GROUPS = (("", 20), ("TTFT error (ms)", 40), ("ITL |error| (ms)", 17),
-           ("send delay (ms)", 25), ("Locust", 20), ("server", 8))  # fmt: skip
+           ("send delay (ms)", 25), ("Locust", 20), ("server", 20))  # fmt: skip
 HEADER = "".join(label.center(width) for label, width in _GROUPS).rstrip() + (
     "\nstreams  calls  fail     p50     p99  in p99 out p99 rep.p99      p50     p99      p50"
-    "     p99     max    CPU  wait RSS MB     CPU"
+    "     p99     max    CPU  wait RSS MB    CPU  wait  conns"
 )
 
 

@@ -12,7 +12,7 @@ The truth: for every stream, the wall-clock time (``time.time()``) its request w
 (the bytes completing it were read) and the time each token's write to the socket returned.
 ``POST /bench/dump`` (the body a file path) writes them there (:func:`write_records`, one
 record per stream: its number, the time received and the tokens' send times) and answers 200;
-``GET /bench/started`` says how many streams have started.
+``GET /bench/started`` says how many streams have started and connections were opened.
 
 Cheap at thousands of streams: one asyncio protocol per connection (uvloop when installed),
 and one timer for all streams: a heap of the streams' next send times, served in order, so a
@@ -120,6 +120,7 @@ class Server:
         self.ttft_s = ttft_s
         self.interval_s = interval_s
         self.streams: list[Stream] = []
+        self.connections = 0
         self._numbers = itertools.count(1)
         self._heap: list[tuple[float, int, Stream]] = []
         self._timer: asyncio.TimerHandle | None = None
@@ -180,6 +181,7 @@ class Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self.server.connections += 1
         sock = transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -215,7 +217,8 @@ class Connection(asyncio.Protocol):
         elif method == "GET" and path == "/v1/models":
             self.reply(200, _MODELS)
         elif method == "GET" and path == "/bench/started":
-            self.reply(200, b'{"streams":%d}' % len(self.server.streams))
+            counts = (len(self.server.streams), self.server.connections)
+            self.reply(200, b'{"streams":%d,"connections":%d}' % counts)
         elif method == "POST" and path == "/bench/dump":
             n = self.server.dump(Path(body.decode()))
             self.reply(200, b'{"streams":%d}' % n)

@@ -47,27 +47,3 @@ def _write(**_kw: Any) -> None:
 
 
 listen("quitting", _write)
-
-import gc as _gc  # noqa: E402
-import time as _time  # noqa: E402
-
-_gcs: list = []
-_gc_t = [0.0]
-
-
-def _gc_cb(phase, info):
-    if phase == "start":
-        _gc_t[0] = _time.perf_counter()
-    else:
-        _gcs.append((_time.time(), info["generation"], (_time.perf_counter() - _gc_t[0]) * 1000))
-
-
-_gc.callbacks.append(_gc_cb)
-
-
-def _gc_write(**_kw):
-    import json as _json
-    Path("/tmp/gc_times.json").write_text(_json.dumps(_gcs))
-
-
-listen("quitting", _gc_write)

@@ -50,7 +50,7 @@ class SaturationRule:
     """The rule's parameters (see the module docstring)."""
 
     grace_s: float = 1.0
-    grace_latencies: float = 3.0
+    grace_latencies: float = 2.0
     window_s: float = 60.0
     min_points: int = 6
     min_excess: float = 0.1

@@ -4,7 +4,8 @@
   ``agentload run`` calls it; ``orchestrator``: ``Orchestrator`` (prepare, start, run, stop,
   finish); ``context``: the narrow views a phase (``PhaseContext``) and the end of a run
   (``FinishedRun``) receive instead of the orchestrator;
-- ``phases/``: the phases' Locust runs (load, stress, profile, sweep) and ``drive``, the wait;
+- ``phases/``: the phases' Locust runs (load, stress, profile, sweep, replay) and ``drive``, the
+  wait;
 - ``target``: the embedded target service or a URL; ``locust_plan``, ``locust_processes``:
   Locust as subprocesses; ``remote_worker``: ``agentload worker``; ``profiler``: py-spy;
   ``resources``: the resource sampler; ``server_view``: the run's Prometheus; ``console``: the

@@ -15,8 +15,8 @@ top-level folders of those names (the source of truth); the wheel maps them into
 source checkout (an editable install). The other kinds (``apis``, ``datasets``) are package data
 in ``agentload/data/`` in both.
 
-Anything else raises :class:`agentload.errors.ConfigError` in one line, e.g.
-``unknown profile 'x', expected a path or one of smoke, load, stress, profile, rate, sweep``.
+Anything else raises :class:`agentload.errors.ConfigError` in one line, e.g. ``unknown profile
+'x', expected a path or one of smoke, load, stress, profile, rate, replay, sweep``.
 ``stock_names(kind)`` lists the shipped names (``agentload init`` copies some of them).
 """
 

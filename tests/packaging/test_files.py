@@ -61,7 +61,7 @@ def test_an_unknown_name_lists_the_names_that_exist(empty_cwd):
         find("profiles", "x")
     assert (
         str(err.value) == "unknown profile 'x', expected a path or one of "
-        "smoke, load, stress, profile, rate, sweep"
+        "smoke, load, stress, profile, rate, replay, sweep"
     )
     (empty_cwd / "apis").mkdir()
     (empty_cwd / "apis" / "mine.toml").write_text("")

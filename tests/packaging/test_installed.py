@@ -183,7 +183,7 @@ def test_the_fresh_virtualenv_runs_agentload_from_its_own_site_packages(installe
     assert Path(files[3]).is_file()
     assert set(dirs) == {"apis", "profiles", "scenarios", "datasets", "locustfiles"}
     assert all(Path(folder).is_dir() for folder in dirs.values()), dirs
-    assert names["profiles"] == ["smoke", "load", "stress", "profile", "rate", "sweep"]
+    assert names["profiles"] == ["smoke", "load", "stress", "profile", "rate", "replay", "sweep"]
     assert {"agent-v1", "openai-chat", "langgraph"} <= set(names["apis"])
     assert {"default", "smoke", "load", "stress"} <= set(names["scenarios"])
     assert names["datasets"] and "agents" in names["locustfiles"]

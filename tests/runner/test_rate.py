@@ -101,7 +101,10 @@ def test_a_pool_too_small_for_the_rate_grows_while_arrivals_run_late(tmp_path, c
     pool grows (bounded by max_users) until it keeps up, nothing is dropped, and the rate holds."""
     server = capacity_server("plateau", 64, 300.0)
     profile = rate_profile(tmp_path / "rate.toml", users=1, max_users=20)
-    result, output, code = run_rate(tmp_path, server.url, str(profile))
+    # ~100 calls cannot decide error_rate(*) < 1% (no error still allows 3.6 %): allowed here, as
+    # this run is about the pool; dropped_rate, which has no interval, still decides
+    args = (str(profile), "--allow-inconclusive")
+    result, output, code = run_rate(tmp_path, server.url, *args)
     assert code == 0, output[-3000:]
     assert 4 <= result["users"] <= 20
     assert result["arrivals"]["late"] > 0 and result["arrivals"]["dropped"] == 0

@@ -30,6 +30,7 @@ ENGINE = {
     "ENGINE_OUTPUT_TOKENS": "20",
     "ENGINE_DEGRADATION": "0",
     "ENGINE_SEED": "5",
+    "ENGINE_QUEUE_MAX": "1000",  # past capacity the calls queue (and in flight grow), none is shed
 }
 CAPACITY_RPS = 4 / (0.100 + 20 / 200)
 
@@ -193,7 +194,7 @@ def test_a_sweep_past_capacity_stops_at_the_first_rate_the_engine_cannot_keep_up
     tmp_path: Path, engine: str
 ) -> None:
     """Synchronous, throughput (16 users), then rates up to 2.35 x the throughput run's
-    (``max_rate_factor``), 8 s each, the first second of each left out (--warmup 1s), against
+    (``max_rate_factor``), 10 s each, the first second of each left out (--warmup 1s), against
     the 20 req/s engine: the first rate (about 0.95 x capacity) keeps up, the second (about 1.6
     x) is over-saturated: ended early, marked with the evidence (calls in flight and E2E growing,
     each slope's 95 % interval above 0; the completion rate the engine's capacity), and the
@@ -203,7 +204,7 @@ def test_a_sweep_past_capacity_stops_at_the_first_rate_the_engine_cannot_keep_up
     profile.write_text(
         stock.replace('arrival = "poisson"', 'arrival = "constant"\nmax_rate_factor = 2.35')
     )
-    args = [str(profile), "--steps", "2", "--step-duration", "8s", "--users", "16"]
+    args = [str(profile), "--steps", "2", "--step-duration", "10s", "--users", "16"]
     result, output, code = _run(
         tmp_path, "past", engine, *args, "--slo", "e2e=500ms", "--warmup", "1s"
     )
@@ -214,7 +215,7 @@ def test_a_sweep_past_capacity_stops_at_the_first_rate_the_engine_cannot_keep_up
     assert kept_up["over_saturated"] is None and not kept_up["not_measured"], kept_up
     evidence = over["over_saturated"]
     assert evidence is not None, over
-    assert evidence["held_s"] < 8 and evidence["in_flight"]["slope_ci"][0] > 0, evidence
+    assert evidence["held_s"] < 10 and evidence["in_flight"]["slope_ci"][0] > 0, evidence
     assert evidence["e2e_ms"]["slope_ci"][0] > 0 and evidence["ttft_ms"]["slope_ci"][0] > 0
     assert evidence["completion_rate"] == pytest.approx(CAPACITY_RPS, rel=0.15), evidence
     assert sweep["stopped"].startswith(f"{over['target_rate']:g} req/s over-saturated: ")
