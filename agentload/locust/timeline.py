@@ -124,7 +124,7 @@ class TimelineRecorder:
         entries = {entry_key(e): e for e in list(stats.entries.values())}
         latencies = self._tap.total if self._tap is not None else {}
         windowed = send_window.WINDOW.active  # counts of the calls inside: their histograms'
-        arrivals = {open_model.OUTSIDE_PREFIX + "open_model": open_model.totals(self.environment)}
+        arrivals = {"open_model": open_model.totals(self.environment)}
         final = {
             "duration_s": self._elapsed(),
             "histogram": META,
@@ -135,7 +135,7 @@ class TimelineRecorder:
             "total": summarize(stats.total, merge_entries(latencies.values()), windowed),
             "outcomes": counts,
             "success_rate": {**rates, "overall": outcomes.success_rate(counts)},
-            "open_model": next(iter(send_window.in_window(arrivals).values())),
+            "open_model": send_window.in_window(arrivals, open_model.OUTSIDE_PREFIX)["open_model"],
             "replay": replay.totals(),
             "window": WINDOW.to_json(),
             "llm": llm_metrics.totals(),

@@ -20,10 +20,12 @@ The rule (:class:`SaturationRule`, checked on every sample, :meth:`SaturationWat
    bound it, from the variance of Kendall's S; :func:`trend`). Rank-based: one slow call, or a
    second with few finishes, moves it little.
 4. **Over-saturated** when the calls in flight grow (their slope's interval lies above 0) by at
-   least ``min_excess`` (10 %) of the arrival rate, **and** the latency grows with the send time
-   (the interval of the slope of each second's median E2E, or TTFT for streamed calls, against
-   the send time of those calls, lies above 0) by at least ``min_excess`` seconds per second;
-   on ``confirm`` checks in a row.
+   least ``min_excess`` (10 %) of the arrival rate, over the window and, once it has twice
+   ``min_points``, over its latest half too (the ramp-up of long calls of very unequal lengths
+   slows down and ends; a queue past capacity grows on), **and** the latency grows with the
+   send time (the interval of the slope of each second's median E2E, or TTFT for streamed
+   calls, against the send time of those calls, sent in the window, lies above 0) by at least
+   ``min_excess`` seconds per second; on ``confirm`` checks in a row.
 
 Both signals are one phenomenon seen twice (Little's law: at a fixed arrival rate, more calls in
 flight means longer latency), so asking for both guards against a fluctuation of either; the
@@ -147,10 +149,14 @@ class SaturationWatch:
         first, last = window[0][0], window[-1][0]
         span = last.t - first.t
         arrivals = (last.sent - first.sent) / span if span > 0 else 0.0
-        ts = [s.t for s, _ in window]
-        flight = trend(ts, [float(s.sent - s.finished) for s, _ in window], rule.confidence)
-        if flight is None or flight.lo <= 0 or flight.slope < rule.min_excess * arrivals:
+        flight = self._growing([s for s, _ in window], arrivals)
+        if flight is None:
             return None
+        if len(window) >= 2 * rule.min_points:  # a ramp slows down, a queue past capacity not
+            recent = [s for s, _ in window[len(window) // 2 :]]
+            span = max(recent[-1].t - recent[0].t, 1e-9)
+            if self._growing(recent, (recent[-1].sent - recent[0].sent) / span) is None:
+                return None
         latency = {
             name: _latency_trend(window, name, rule) for name in ("e2e_ms", "ttft_ms")
         }  # fmt: skip
@@ -176,17 +182,31 @@ class SaturationWatch:
             **{name: _latency_evidence(t) for name, t in latency.items()},
         }
 
+    def _growing(self, samples: Sequence[Sample], arrivals: float) -> Trend | None:
+        """The calls in flight's trend over ``samples`` when they grow (its interval above 0)
+        by at least ``min_excess`` of the ``arrivals`` rate, else None."""
+        rule = self.rule
+        counts = [float(s.sent - s.finished) for s in samples]
+        fit = trend([s.t for s in samples], counts, rule.confidence)
+        if fit is None or fit.lo <= 0 or fit.slope < rule.min_excess * arrivals:
+            return None
+        return fit
+
 
 def _latency_trend(
     window: Sequence[tuple[Sample, float]], name: str, rule: SaturationRule
 ) -> Trend | None:
     """Each second's median latency (ms) against the send time of those calls (s): the middle
-    of the second they finished in, less that median; the slope in seconds per second."""
+    of the second they finished in, less that median, when that lies in the window (calls sent
+    before it finish late in it only if slow: they would bias it up); the slope in seconds per
+    second."""
     xs, ys = [], []
+    start = window[0][1]
     for sample, previous in window:
         value = getattr(sample, name)
-        if value is not None:
-            xs.append((sample.t + previous) / 2 - value / 1000)
+        sent = (sample.t + previous) / 2 - (value or 0.0) / 1000
+        if value is not None and sent >= start:
+            xs.append(sent)
             ys.append(value / 1000)
     if len(xs) < rule.min_points:
         return None

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from agentload.gates import evaluate, parse_gates, should_abort
 from agentload.metrics import latency
 from agentload.metrics.intervals import (
     poisson_interval,
@@ -102,6 +103,30 @@ def test_wilson_and_poisson_match_tabulated_intervals() -> None:
     assert (lo, hi) == (pytest.approx(4.795, rel=2e-3), pytest.approx(18.390, rel=2e-3))
     lo, hi = poisson_interval(0, 10.0)  # 0 events in 10 s: at most 3.689 / 10 per s
     assert lo == 0.0 and hi == pytest.approx(0.3689, rel=2e-3)
+
+
+def _totals(requests: int, failures: int) -> dict:
+    return {"totals": {"requests": requests, "failures": failures,
+                       "error_rate": failures / requests,
+                       "error_rate_ci": list(wilson_interval(failures, requests))}}  # fmt: skip
+
+
+def test_a_gate_passes_fails_or_is_inconclusive_on_its_interval_and_only_a_fail_aborts() -> None:
+    """0 errors in 200 calls: < 5 % passes, < 1 % is inconclusive (Wilson allows 1.9 %) unless
+    allowed; 20 in 200: < 5 % fails. The early abort stops on the fail, never on inconclusive."""
+    calm, failing = _totals(200, 0), _totals(200, 20)
+    passing, unsure = evaluate(parse_gates(["error_rate < 5%", "error_rate < 1%"]), calm)
+    assert (passing.status, passing.passed) == ("pass", True)
+    assert (unsure.status, unsure.passed) == ("inconclusive", False)
+    assert unsure.samples_needed == 381  # 0 in 381 calls: Wilson's upper bound under 1 %
+    [allowed] = evaluate(parse_gates(["error_rate < 1%"]), calm, allow_inconclusive=True)
+    assert (allowed.status, allowed.passed) == ("inconclusive", True)
+    [failed] = evaluate(parse_gates(["error_rate < 5%"]), failing)
+    assert (failed.status, failed.passed) == ("fail", False)
+    assert should_abort([unsure], elapsed_s=100, grace_s=10) is None
+    assert should_abort([failed], elapsed_s=100, grace_s=10) is not None
+    [plain] = evaluate(parse_gates(["requests > 100"]), calm)  # no interval: as before
+    assert (plain.status, plain.ci) == ("pass", None)
 
 
 @pytest.fixture(scope="module")

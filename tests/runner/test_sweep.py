@@ -143,8 +143,9 @@ def _run(tmp_path: Path, name: str, engine: str, *args: str) -> tuple[dict, str,
 def test_sweep_finds_the_engines_capacity_and_a_max_rate_under_slo_a_rate_run_confirms(
     tmp_path: Path, engine: str
 ) -> None:
-    """Synchronous, throughput (16 users) and 2 rates of 5 s against a 20 req/s engine: the
-    throughput run is within 10 % of 20 req/s; no rate (both under it) is marked over-saturated;
+    """Synchronous, throughput (16 users) and 2 rates of 5 s, the first second of each left out
+    of its figures (--warmup 1s), against a 20 req/s engine: the throughput run is within 10 %
+    of 20 req/s; no rate (both under it) is marked over-saturated;
     max_rate_under_slo (E2E <= 300 ms for 90 % of calls) lies below it; a separate rate run at
     that rate, its first 2 s and last 20 % left out (--warmup, --cooldown), meets the goodput
     target: the calls sent outside its window are in requests.jsonl.gz flagged, and its
@@ -153,6 +154,7 @@ def test_sweep_finds_the_engines_capacity_and_a_max_rate_under_slo_a_rate_run_co
     stock = (ROOT / "profiles/sweep.toml").read_text()
     profile.write_text(stock.replace('arrival = "poisson"', 'arrival = "constant"'))
     args = [str(profile), "--steps", "2", "--step-duration", "5s", "--users", "16"]
+    args += ["--warmup", "1s"]
     result, output, code = _run(tmp_path, "sweep", engine, *args, "--slo", "e2e=300ms")
     assert code == 0, output[-3000:]
     sweep = result["sweep"]
@@ -160,6 +162,10 @@ def test_sweep_finds_the_engines_capacity_and_a_max_rate_under_slo_a_rate_run_co
     assert throughput == pytest.approx(CAPACITY_RPS, rel=0.10)
     assert sweep["synchronous"]["users"] == 1 and len(sweep["rates"]) >= 1
     assert all(r["over_saturated"] is None for r in sweep["rates"]), sweep["rates"]
+    first = next((tmp_path / "sweep" / "sweep").glob("03-rate-*"))  # each run has its window
+    lines = list(read_lines(first / "requests.jsonl.gz"))
+    inside = [x for x in lines if x["in_window"]]
+    assert 0 < len(inside) < len(lines) and sweep["rates"][0]["requests"] == len(inside)
     found = sweep["max_rate_under_slo"]
     assert found is not None and found["rate"] < throughput, sweep
     assert "max rate under SLO" in output
@@ -194,20 +200,20 @@ def test_a_sweep_past_capacity_stops_at_the_first_rate_the_engine_cannot_keep_up
     tmp_path: Path, engine: str
 ) -> None:
     """Synchronous, throughput (16 users), then rates up to 2.35 x the throughput run's
-    (``max_rate_factor``), 10 s each, the first second of each left out (--warmup 1s), against
-    the 20 req/s engine: the first rate (about 0.95 x capacity) keeps up, the second (about 1.6
-    x) is over-saturated: ended early, marked with the evidence (calls in flight and E2E growing,
-    each slope's 95 % interval above 0; the completion rate the engine's capacity), and the
-    sweep stops there; the max rate under SLO is within 10 % of the capacity."""
+    (``max_rate_factor``), 10 s each, against the 20 req/s engine: the first rate (about 0.95 x
+    capacity) keeps up, the second (about 1.6 x) is over-saturated: ended early, marked with
+    the evidence (calls in flight, E2E and TTFT growing, each slope's 95 % interval above 0;
+    the completion rate the engine's capacity), and the sweep stops there; the max rate under
+    SLO is within 10 % of the capacity."""
     profile = tmp_path / "sweep.toml"
     stock = (ROOT / "profiles/sweep.toml").read_text()
     profile.write_text(
-        stock.replace('arrival = "poisson"', 'arrival = "constant"\nmax_rate_factor = 2.35')
+        stock.replace('arrival = "poisson"', 'arrival = "constant"').replace(
+            "max_rate_factor = 1.0", "max_rate_factor = 2.35"
+        )
     )
     args = [str(profile), "--steps", "2", "--step-duration", "10s", "--users", "16"]
-    result, output, code = _run(
-        tmp_path, "past", engine, *args, "--slo", "e2e=500ms", "--warmup", "1s"
-    )
+    result, output, code = _run(tmp_path, "past", engine, *args, "--slo", "e2e=500ms")
     assert code == 0, output[-3000:]
     sweep = result["sweep"]
     kept_up, over = sweep["rates"]
@@ -222,10 +228,6 @@ def test_a_sweep_past_capacity_stops_at_the_first_rate_the_engine_cannot_keep_up
     assert "over-saturated" in output
     found = sweep["max_rate_under_slo"]
     assert found is not None and found["rate"] == pytest.approx(CAPACITY_RPS, rel=0.10), sweep
-    first = next((tmp_path / "past" / "sweep").glob("03-rate-*"))
-    lines = list(read_lines(first / "requests.jsonl.gz"))
-    inside = [x for x in lines if x["in_window"]]
-    assert 0 < len(inside) < len(lines) and kept_up["requests"] == len(inside)
 
 
 STALLING = """name = "stalling"
