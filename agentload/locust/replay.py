@@ -42,7 +42,7 @@ from gevent import getcurrent
 from agentload.apis.lengths import Synthetic
 from agentload.apis.load import load_description
 from agentload.errors import ConfigError
-from agentload.locust import llm_metrics, open_model, request_log
+from agentload.locust import llm_metrics, open_model, request_log, send_window
 from agentload.locust.entries import fire
 from agentload.locust.hooks import listen
 from agentload.locust.settings import api_option, settings
@@ -207,20 +207,29 @@ def _wait_until(due: float) -> float:
 
 
 def _drop(user: Any, scenario: RunScenario, due: float, lag: float, max_lag: float) -> None:
-    """A row given up: a failure of its scenario's entry, as the open model's dropped arrivals."""
+    """A row given up: a failure of its scenario's entry, as the open model's dropped arrivals
+    (outside the run's send window when its time is)."""
     open_model.count("dropped", due)
     reason = f"arrival dropped: {lag:.2f}s late (max_lag_s {max_lag:g})"
     method, path = scenario.entry.split(" ", 1)
-    fire(user, method, path, lag * 1000, reason)
-    request_log.dropped(scenario.name, scenario.entry, lag, reason)
-    llm_metrics.count_goodput(scenario.name, False, lag * 1000, None)
+    counted = send_window.WINDOW.enter(send_window.unix_of(due))
+    try:
+        fire(user, method, path, lag * 1000, reason)
+        request_log.dropped(scenario.name, scenario.entry, lag, reason)
+        llm_metrics.count_goodput(scenario.name, False, lag * 1000, None)
+    finally:
+        if not counted:
+            send_window.WINDOW.leave()
 
 
-def totals() -> dict[str, Any] | None:
-    """final.json's ``replay``: the send errors' histogram (HdrHistogram text, µs) and count."""
+def totals(arrivals: dict[str, int]) -> dict[str, Any] | None:
+    """final.json's ``replay``: the send errors' histogram (HdrHistogram text, µs) and count,
+    and what became of every row (``arrivals``, the live counts: a warm-up or cool-down leaves
+    rows out of the figures, not out of the trace)."""
     if _replay is None:
         return None
-    return {"calls": latency.count(_replay.total), "send_error": latency.encode(_replay.total)}
+    return {"calls": latency.count(_replay.total), "send_error": latency.encode(_replay.total),
+            "rows": dict(arrivals)}  # fmt: skip
 
 
 def _on_init(environment: Any, **_kw: Any) -> None:
@@ -250,9 +259,10 @@ def _on_test_start(environment: Any, **_kw: Any) -> None:
     runner, options = environment.runner, environment.parsed_options
     if not isinstance(runner, WorkerRunner):
         setattr(options, ORIGIN_OPTION, time.time() + replay.lead_s)
+    origin = getattr(options, ORIGIN_OPTION, None) or time.time() + replay.lead_s
+    send_window.WINDOW.open(float(origin))  # warm-up and cool-down count from the first row
     if isinstance(runner, MasterRunner):
         return
-    origin = getattr(options, ORIGIN_OPTION, None) or time.time() + replay.lead_s
     index = max(0, int(getattr(runner, "worker_index", 0) or 0))
     replay.start(float(origin), index)
 

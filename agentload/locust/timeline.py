@@ -136,7 +136,7 @@ class TimelineRecorder:
             "outcomes": counts,
             "success_rate": {**rates, "overall": outcomes.success_rate(counts)},
             "open_model": send_window.in_window(arrivals, open_model.OUTSIDE_PREFIX)["open_model"],
-            "replay": replay.totals(),
+            "replay": replay.totals(arrivals["open_model"]),
             "window": WINDOW.to_json(),
             "llm": llm_metrics.totals(),
             "slo": dict(llm_metrics.SLOS),

@@ -2,7 +2,8 @@
 
 ``replay_section(trace, final)``: ``trace`` is what the runner found in the trace before the
 load (:func:`agentload.scenarios.replay.describe`: file, format, rows, speed, ...), ``final``
-the run's final.json (its ``open_model`` counts and ``replay`` histogram)::
+the run's final.json (its ``replay`` histogram and the counts of every row, whatever the
+window of the figures)::
 
     {"trace": {...}, "scheduled": 200, "sent": 200, "late": 0, "dropped": 0, "not_reached": 0,
      "send_error_ms": {"calls": 200, "p50": 0.41, "p99": 1.9, "max": 2.6}}
@@ -23,7 +24,7 @@ from agentload.metrics import latency
 
 def replay_section(trace: Mapping[str, Any], final: Mapping[str, Any] | None) -> dict[str, Any]:
     final = final or {}
-    counts = final.get("open_model") or {}
+    counts = (final.get("replay") or {}).get("rows") or final.get("open_model") or {}
     sent, late, dropped = (int(counts.get(k) or 0) for k in ("sent", "late", "dropped"))
     scheduled = int(trace.get("scheduled") or 0)
     errors: dict[str, Any] = {"calls": 0, "p50": None, "p99": None, "max": None}

@@ -198,8 +198,12 @@ def test_an_azure_csv_replays_on_two_workers_a_session_on_one(engine, tmp_path):
 
 def test_a_past_runs_requests_file_replays_its_calls_at_speed_4(engine, mooncake_run, tmp_path):
     """The Mooncake run's requests.jsonl.gz as the trace, --speed 4: the same number of calls,
-    the same scenarios and token counts, start offsets a quarter of the original's."""
-    run = replay(engine, tmp_path / "run", mooncake_run.out / "requests.jsonl.gz", "--speed", "4")
+    the same scenarios and token counts, start offsets a quarter of the original's. With
+    --warmup and --cooldown of 0.5 s, counted from the first row to the last: every call is
+    made, those due outside are flagged in requests.jsonl.gz and left out of the figures."""
+    trace = mooncake_run.out / "requests.jsonl.gz"
+    window = ["--warmup", "0.5s", "--cooldown", "0.5s"]
+    run = replay(engine, tmp_path / "run", trace, "--speed", "4", *window)
     assert run.code == 0, run.output[-3000:]
     section = run.summary["replay"]
     assert section["trace"]["format"] == "agentload" and section["trace"]["speed"] == 4.0
@@ -213,6 +217,16 @@ def test_a_past_runs_requests_file_replays_its_calls_at_speed_4(engine, mooncake
         for a, b in zip(original, again, strict=True)
     ]
     assert max(drift) < 0.001
+    offsets = [c["intended_start"] - first_again for c in again]
+    end = offsets[-1]
+    for call, offset in zip(again, offsets, strict=True):
+        if min(abs(offset - 0.5), abs(offset - (end - 0.5))) > 0.005:  # clear of the edges
+            assert call.get("in_window", True) is (0.5 <= offset < end - 0.5), (offset, call)
+    inside = sum(1 for c in again if c.get("in_window", True))
+    assert 0 < inside < 200
+    assert sum(e["requests"] for k, e in run.summary["endpoints"].items()
+               if k.startswith("POST ")) == inside  # fmt: skip
+    assert run.summary["window"]["warmup_s"] == run.summary["window"]["cooldown_s"] == 0.5
 
 
 @pytest.mark.parametrize(

@@ -76,7 +76,8 @@ def drive(
     on_tick: Callable[[float], bool] | None = None,
 ) -> None:
     """Start Locust for `plan` and wait for its end; see the module docstring for what stops it."""
-    plan = with_window(ctx, plan, expected_s)  # --warmup/--cooldown: the figures' window
+    if not plan.window:  # --warmup/--cooldown: the figures' window (a replay sets its own)
+        plan = with_window(ctx, plan, expected_s)
     procs = LocustProcesses(build_commands(plan), ctx.out_dir / "runner.log")
     ctx.record.load_window.append(time.time())
     procs.start()

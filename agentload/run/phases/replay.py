@@ -19,6 +19,7 @@ from agentload.errors import ConfigError
 from agentload.profiles.model import Profile
 from agentload.run.config import RunConfig
 from agentload.run.phases.drive import drive, plan_for, processes
+from agentload.run.phases.send_window import with_window
 from agentload.scenarios.plan import ApiPlan
 from agentload.scenarios.replay import check_scenarios, describe, schedule
 from agentload.scenarios.traces import load_trace
@@ -95,5 +96,6 @@ def run_replay(ctx: PhaseContext) -> None:
         "expected_latency_s": api.open_model.expected_latency_s,
     }  # fmt: skip
     plan = plan_for(ctx, ctx.out_dir, shape="replay", shape_table=table)
+    plan = with_window(ctx, plan, end)  # --warmup/--cooldown: of the trace, from its first row
     ctx.record.planned_s = end  # summary.json's not_measured
     drive(ctx, plan, _LEAD_S + max(bound, end))
