@@ -92,19 +92,24 @@ def read_body(raw: Any, limits: Limits) -> None:
 def read_lines(
     raw: Any, limits: Limits, now: Callable[[], float] = time.perf_counter
 ) -> Iterator[tuple[bytes, float]]:
-    """A stream's lines (with their ``\\n``) and when each arrived (:class:`Cut` otherwise)."""
+    """A stream's lines (with their ``\\n``) and when each arrived (:class:`Cut` otherwise):
+    the lines of one read share its time, taken when the read returned (not after the
+    earlier lines of the read were handled)."""
     total = 0
     with _named(raw, limits):
         buffer = raw._body_buffer
+        arrived = now()  # the bytes that came with the headers
         while True:
-            end = buffer.find(b"\n")
-            if end >= 0:
-                line = bytes(buffer[: end + 1])
+            end = buffer.rfind(b"\n")
+            if end >= 0:  # every whole line of the buffer at once
+                block = bytes(buffer[: end + 1])
                 del buffer[: end + 1]
-                total += len(line)
+                total += len(block)
                 if total > limits.cap:
                     raise _too_large(limits.cap)
-                yield line, now()
+                lines = block.split(b"\n")
+                for line in lines[:-1]:
+                    yield line + b"\n", arrived
                 continue
             if len(buffer) + total > limits.cap:
                 raise _too_large(limits.cap)
@@ -116,6 +121,7 @@ def read_lines(
                     del buffer[:]
                     yield rest, now()
                 return
+            arrived = now()
 
 
 def _too_large(cap: int) -> Cut:
