@@ -208,7 +208,7 @@ def test_profile_writes_a_flamegraph_and_real_top_functions(tmp_path: Path):
         assert 1 <= len(top) <= 5
         for func in top:
             assert {"function", "file", "line", "self_pct", "total_pct"} <= set(func)
-            if func["file"].startswith("<"):  # compiled from a string (dataclass, pydantic): no file
+            if func["file"].startswith("<"):  # code compiled from a string: no file to read
                 assert func["file"].endswith(">") and func["function"], func
                 continue
             source = Path(func["file"]).read_text(errors="replace")

@@ -29,9 +29,12 @@ def call_outcomes(lines: list[dict]) -> dict[str, dict[str, int]]:
     return {scenario: dict(c) for scenario, c in counts.items()}
 
 
+DERIVED = ("total", "success_rate", "success_rate_ci")  # an outcomes row's keys that count none
+
+
 def summary_outcomes(result: dict) -> dict[str, dict[str, int]]:
     return {
-        scenario: {k: v for k, v in counts.items() if k not in ("total", "success_rate") and v}
+        scenario: {k: v for k, v in counts.items() if k not in DERIVED and v}
         for scenario, counts in result["agent_outcomes"].items()
     }
 
