@@ -56,7 +56,7 @@ def test_locust_list_names_every_user_class_of_the_locustfiles_folder() -> None:
 
 @pytest.mark.slow
 def test_plain_locust_from_the_root_records_every_entry_of_the_agent_api(tmp_path: Path) -> None:
-    """`locust -f locustfiles/ --headless -u 12 -r 12 -t 40s` against the embedded agent API
+    """`locust -f locustfiles/ --headless -u 12 -r 12 -t 20s` against the embedded agent API
     exits 0 without a traceback, and its stats hold the five entries of status, code-gen and
     research with requests, job polls grouped under their URL template; with no class named,
     the closed-model users run, OpenModelUser (for the open-model shape) not among them."""
@@ -65,7 +65,7 @@ def test_plain_locust_from_the_root_records_every_entry_of_the_agent_api(tmp_pat
     with run_target_service(tmp_path, env={"AGENT_API_KEYS": API_KEY}) as service:
         command = [
             LOCUST, "-f", "locustfiles/", "--host", service.url,
-            "--headless", "-u", "12", "-r", "12", "-t", "40s", "--csv", str(out / "locust"),
+            "--headless", "-u", "12", "-r", "12", "-t", "20s", "--csv", str(out / "locust"),
         ]  # fmt: skip
         with (out / "locust.log").open("w") as log:
             process = subprocess.Popen(
