@@ -7,7 +7,7 @@ Locust's own protocol carries the load; three custom messages carry agentload's 
     worker                                master (--agentload-workers FILE)
       | -- agentload_hello {id, host, pid} -->  |
       | <-- agentload_plan {digest, parts,  --  |  phase, description, scenario config, model,
-      |      phase, ..., last, closing}         |  SLOs and the open-model shape of this run
+      |      phase, ..., last, closing}         |  SLOs, the open-model shape and the send window
       | -- agentload_joined | agentload_refused |  the worker's own digest of the same plan
                                                 v
                                          FILE: {"joined", "refused", "lost"} (read by the runner)
@@ -37,6 +37,7 @@ from typing import Any
 
 import gevent
 
+from agentload.locust import send_window
 from agentload.locust.hooks import listen
 from agentload.locust.plan_digest import plan_digest, scenario_config_file, write_json
 from agentload.locust.settings import PluginSettings
@@ -137,6 +138,7 @@ def master_plan(environment: Any, options: Any, settings: PluginSettings) -> dic
         "phase": phase,
         "slo": getattr(options, "agentload_slo", "") or "",
         "open_shape": os.environ.get("AGENTLOAD_SHAPE") if open_shape else None,
+        "window": os.environ.get(send_window.ENV),  # --warmup/--cooldown, as local workers get it
         "last": bool(getattr(options, "agentload_last_run", False)),
     }
 

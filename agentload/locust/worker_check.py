@@ -13,6 +13,7 @@ from typing import Any
 import gevent
 
 from agentload.errors import ConfigError
+from agentload.locust import send_window
 from agentload.locust.plan_digest import plan_digest, refusal, scenario_config_file, write_json
 from agentload.locust.settings import load_settings, use_settings
 
@@ -57,6 +58,7 @@ class WorkerCheck:
             self._refuse(reason)
             return
         use_settings(settings, master.get("slo") or "")
+        send_window.WINDOW.configure(master.get("window"))  # before the test starts and opens it
         self._state({"status": "joined", "last": bool(master.get("last")), **self.who})
         environment.runner.send_message("agentload_joined", {**self.who, "digest": mine["digest"]})
 

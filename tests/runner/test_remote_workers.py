@@ -184,3 +184,26 @@ def test_a_worker_killed_mid_run_is_lost_by_policy(
     finally:
         stop_runner(runner)
         end_all(all_child_pids(out))
+
+
+def test_a_remote_worker_keeps_the_warmup_and_cooldown_out_of_the_figures(
+    tmp_path: Path, workers: Callable[..., Worker]
+) -> None:
+    """--warmup and --cooldown reach a remote worker with the plan: of a 6 s rate run at 20/s,
+    only the arrivals sent in its middle 3 s count (about 60 of 120), every one an outcome."""
+    port, out = free_port(), tmp_path / "run"
+    workers(port)
+    args = ["run", "rate", "--rate", "20", "--arrival", "constant", "--duration", "6s"]
+    args += ["--warmup", "2s", "--cooldown", "1s", "--allow-inconclusive", "--no-prometheus"]
+    args += ["--expect-workers", "1", "--master-port", str(port), "--out", str(out)]
+    done = run_agentload(args)
+    try:
+        assert done.returncode == 0, done.stdout + done.stderr
+        result = summary(out)
+        assert (result["window"]["warmup_s"], result["window"]["cooldown_s"]) == (2.0, 1.0)
+        sent = result["arrivals"]["sent"]
+        assert 50 <= sent <= 70, result["arrivals"]  # 3 s of 20/s, not the 6 s of the run
+        assert sum(o["total"] for o in result["agent_outcomes"].values()) == sent
+        assert alive(all_child_pids(out)) == []
+    finally:
+        end_all(all_child_pids(out))
