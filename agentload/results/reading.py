@@ -1,6 +1,7 @@
 """Reading a run folder's JSON files as the run, its phases and the tests do: final.json and the
 other single objects (``read_json``), and the line files, timeline.jsonl (``read_timeline``) and
-stress_steps.jsonl (``read_jsonl``), tolerant of an interrupted run's half-written last line."""
+stress_steps.jsonl (``read_jsonl``), tolerant of an interrupted run's half-written last line;
+``TimelineTail`` reads timeline.jsonl as it grows (the live watches of a phase)."""
 
 from __future__ import annotations
 
@@ -39,3 +40,36 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
 def read_timeline(path: str | Path) -> list[dict[str, Any]]:
     """timeline.jsonl's lines (those with a numeric ``t``), see ``read_jsonl``."""
     return [ln for ln in read_jsonl(path) if isinstance(ln.get("t"), int | float)]
+
+
+class TimelineTail:
+    """timeline.jsonl read as it grows: ``new_lines()`` parses only the complete lines written
+    since the last call (a line being written waits); ``restarted`` is set when the file was
+    rewritten (a new Locust run) and reading began again from its start."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.restarted = False
+
+    def new_lines(self) -> list[dict[str, Any]]:
+        self.restarted = False
+        try:
+            with self.path.open("rb") as file:
+                if file.seek(0, 2) < self.offset:
+                    self.offset, self.restarted = 0, True
+                file.seek(self.offset)
+                chunk = file.read()
+        except OSError:
+            return []
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        self.offset += len(complete)
+        lines = []
+        for raw in complete.splitlines():
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(line, dict) and isinstance(line.get("t"), int | float):
+                lines.append(line)
+        return lines

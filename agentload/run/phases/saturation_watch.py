@@ -12,7 +12,6 @@ Profiles turn it off with ``[rate] stop_over_saturated = false`` (``[sweep]`` th
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +24,7 @@ from agentload.metrics.saturation import (
     SaturationWatch,
     saturation_finding,
 )
+from agentload.results.reading import TimelineTail
 
 if TYPE_CHECKING:
     from agentload.run.context import PhaseContext
@@ -39,8 +39,7 @@ class OverSaturationWatch:
     def __init__(
         self, timeline: Path, scenario: str, entry: str, rule: SaturationRule | None = None
     ) -> None:
-        self.path, self.scenario, self.entry = timeline, scenario, entry
-        self.offset = 0
+        self.tail, self.scenario, self.entry = TimelineTail(timeline), scenario, entry
         self.watch = SaturationWatch(rule or SaturationRule())
         self.evidence: dict[str, Any] | None = None
 
@@ -59,33 +58,13 @@ class OverSaturationWatch:
         """True (stop the run) once the target is over-saturated."""
         if self.evidence is not None:
             return True
-        for line in self._new_lines():
+        for line in self.tail.new_lines():
             evidence = self.watch.update(self._sample(line))
             if evidence is not None:
                 self.evidence = {**evidence, "held_s": round(elapsed, 3)}
                 log.warning("%s; ending the run", saturation_finding(evidence))
                 return True
         return False
-
-    def _new_lines(self) -> list[dict[str, Any]]:
-        """The complete lines written since the last call (a line being written waits)."""
-        try:
-            with self.path.open("rb") as file:
-                file.seek(self.offset)
-                chunk = file.read()
-        except OSError:
-            return []
-        complete = chunk[: chunk.rfind(b"\n") + 1]
-        self.offset += len(complete)
-        lines = []
-        for raw in complete.splitlines():
-            try:
-                line = json.loads(raw)
-            except ValueError:
-                continue
-            if isinstance(line, dict) and isinstance(line.get("t"), int | float):
-                lines.append(line)
-        return lines
 
     def _sample(self, line: dict[str, Any]) -> Sample:
         entries = line.get("entries") or {}

@@ -14,7 +14,6 @@ the figures of the whole run (final.json, as the summary's own).
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from types import TracebackType
@@ -36,7 +35,7 @@ from agentload.metrics.until import (
     until_section,
 )
 from agentload.profiles.model import Profile
-from agentload.results.reading import read_json
+from agentload.results.reading import TimelineTail, read_json
 from agentload.run.config import RunConfig
 from agentload.scenarios.plan import ApiPlan
 
@@ -64,28 +63,15 @@ class LiveTimeline:
     adds their histograms (each line's are those since the previous line) to the totals."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self.offset = 0
+        self.tail = TimelineTail(path)
         self.observed = Observed()
 
     def update(self) -> Observed:
-        try:
-            with self.path.open("rb") as file:
-                if file.seek(0, 2) < self.offset:  # a new Locust run rewrote it
-                    self.offset, self.observed = 0, Observed()
-                file.seek(self.offset)
-                chunk = file.read()
-        except OSError:
-            return self.observed
-        complete = chunk[: chunk.rfind(b"\n") + 1]
-        self.offset += len(complete)
-        for raw in complete.splitlines():
-            try:
-                line = json.loads(raw)
-            except ValueError:
-                continue
-            if isinstance(line, dict) and isinstance(line.get("t"), int | float):
-                self._add(line)
+        lines = self.tail.new_lines()
+        if self.tail.restarted:  # a new Locust run rewrote it
+            self.observed = Observed()
+        for line in lines:
+            self._add(line)
         return self.observed
 
     def _add(self, line: dict[str, Any]) -> None:
