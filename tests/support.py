@@ -59,15 +59,17 @@ def wait_ready(url: str, process: subprocess.Popen[str], timeout: float = 30.0) 
 
 
 def start_server(
-    module: str, args: list[str], ready_path: str, log: Path
+    module: str, args: list[str], ready_path: str, log: Path, env: Mapping[str, str] | None = None
 ) -> tuple[subprocess.Popen[str], str]:
-    """``python -m MODULE --port PORT ARGS`` on a free 127.0.0.1 port, its output in ``log``,
-    waited for until ``ready_path`` answers 200: the process and its URL (ended if not ready)."""
+    """``python -m MODULE --port PORT ARGS`` on a free 127.0.0.1 port (``env`` over this
+    process' environment), its output in ``log``, waited for until ``ready_path`` answers 200:
+    the process and its URL (ended if not ready)."""
     port = free_port()
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", module, "--port", str(port), *args],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            cwd=ROOT, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT,
+            text=True, start_new_session=True,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:

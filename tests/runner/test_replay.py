@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import random
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,7 +25,7 @@ import httpx
 import pytest
 
 from tests.runner.agentload_run import alive, all_child_pids, run_agentload, summary
-from tests.support import ROOT, free_port, stop_process, wait_ready
+from tests.support import start_server, stop_process
 
 # A quick engine whose own length (600) is above every row's output, so max_tokens decides it.
 ENGINE = {
@@ -45,17 +42,14 @@ FIDELITY_MS = 5.0
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The embedded engine alone on a free port, ended by its PID."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("engine") / "engine.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "target_service.engine", "--port", str(port)],
-            cwd=ROOT, env={**os.environ, **ENGINE}, stdout=out, stderr=subprocess.STDOUT,
-            text=True, start_new_session=True,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    process, url = start_server(
+        "target_service.engine",
+        [],
+        "/healthz",
+        tmp_path_factory.mktemp("engine") / "engine.log",
+        env=ENGINE,
+    )
     try:
-        wait_ready(f"{url}/healthz", process)
         yield url
     finally:
         stop_process(process)

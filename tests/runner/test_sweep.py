@@ -3,9 +3,6 @@ follows from its settings (slots / (TTFT + output tokens / decode rate))."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +17,7 @@ from agentload.metrics.sweep import (
 )
 from agentload.results.requests_file import read_lines
 from tests.runner.agentload_run import alive, all_child_pids, run_agentload, summary
-from tests.support import ROOT, free_port, start_server, stop_process, wait_ready
+from tests.support import ROOT, start_server, stop_process
 
 # 4 slots, each request 100 ms prefill + 20 tokens at 200 tokens/s = 200 ms: 20 requests/s.
 ENGINE = {
@@ -114,16 +111,10 @@ def test_a_row_carries_whether_its_run_was_measured():
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[str]:
     """The embedded engine alone on a free port, ended by its PID at teardown."""
-    port = free_port()
-    with (tmp_path / "engine.log").open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "target_service.engine", "--port", str(port)],
-            cwd=ROOT, env={**os.environ, **ENGINE}, stdout=log, stderr=subprocess.STDOUT,
-            text=True, start_new_session=True,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    process, url = start_server(
+        "target_service.engine", [], "/healthz", tmp_path / "engine.log", env=ENGINE
+    )
     try:
-        wait_ready(f"{url}/healthz", process)
         yield url
     finally:
         stop_process(process)
