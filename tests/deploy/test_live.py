@@ -148,19 +148,27 @@ def test_server_side_view_has_the_run(stack: Stack) -> None:
 
 def test_server_quantiles_carry_the_bucket_they_were_interpolated_in(stack: Stack) -> None:
     """Every server P50/P95/P99 (routes, custom entries, engine TTFT) has its bucket (lo, hi],
-    and Prometheus' estimate lies in it; the buckets are at most 10 % wide where latency fell."""
+    and Prometheus' estimate lies in it; the buckets are at most 10 % wide where latency fell;
+    its 95 % interval (the buckets of the ranks that bound it) holds that bucket."""
     figures = [*stack.server["routes"].values(), *stack.server["custom"].values()]
     assert stack.server["custom"], "no custom (TTC) entry compared with a job histogram"
-    checked = 0
+    checked = with_interval = 0
     for f in figures:
         for q in ("p50", "p95", "p99"):
             lo, hi = f[f"{q}_lo_ms"], f[f"{q}_hi_ms"]
             assert hi is not None and lo <= f[f"{q}_ms"] <= hi, (q, f)
             assert lo == 0 or hi / lo <= 1.1 + 1e-6, (q, f)  # the target's fine buckets
+            # its 95 % interval, from the buckets of the ranks that bound it (a bound is null
+            # when its rank is past the samples: a median of 2 has neither)
+            ci_lo, ci_hi = f[f"{q}_ci_ms"] or (None, None)
+            assert (ci_lo is None or ci_lo <= lo) and (ci_hi is None or hi <= ci_hi), (q, f)
+            if q == "p50" and (f.get("requests") or f.get("count") or 0) >= 20:
+                assert ci_lo is not None and ci_hi is not None, (q, f)
+                with_interval += 1
             checked += 1
     engine = stack.server["engine"]
     assert engine["ttft_p95_lo_ms"] <= engine["ttft_p95_ms"] <= engine["ttft_p95_hi_ms"]
-    assert checked >= 12
+    assert checked >= 12 and with_interval >= 1
 
 
 def test_client_p95_is_judged_against_the_servers_bucket(stack: Stack) -> None:
