@@ -128,3 +128,21 @@ def run_target_service(
         yield RunningService(process, url, f"http://127.0.0.1:{engine_port}", log_path)
     finally:
         stop_process(process)
+
+
+@contextmanager
+def latency_truth_server(log: Path) -> Iterator[str]:
+    """tests/servers/latency_truth.py (known exact percentiles) on a free loopback port, its
+    output in ``log``: its URL; ended by its PID."""
+    port = free_port()
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.servers.latency_truth", str(port)],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(f"{url}/ok", process)
+        yield url
+    finally:
+        stop_process(process)

@@ -17,6 +17,7 @@ arrival; those intended outside the run's window are also counted apart, see
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from typing import Any
@@ -44,6 +45,31 @@ def count(name: str, intended: float) -> None:
     """Count one arrival ``late``, ``dropped`` or ``sent`` intended at ``intended`` (a
     ``perf_counter`` value): a trace replay's rows are arrivals too."""
     _count(name, intended)
+
+
+class LatePool:
+    """The size of a shape's user pool: ``first`` users, grown by half (at least one, up to
+    ``max_users``) after each second in which arrivals ran late (every user was busy). Late
+    arrivals are still timed from their intended start: growing changes no figure."""
+
+    GROWTH = 1.5
+
+    def __init__(self) -> None:
+        self.users = 0
+        self._late = 0
+        self._checked = 0.0
+
+    def size(self, run_time: float, first: int, max_users: int) -> int:
+        if not self.users:
+            self.users = first
+        elif run_time - self._checked >= 1.0:
+            self._checked = run_time
+            late = totals(None)["late"]
+            if late > self._late and self.users < max_users:
+                grown = max(self.users + 1, math.ceil(self.users * self.GROWTH))
+                self.users = min(max_users, grown)
+            self._late = late
+        return self.users
 
 
 class ArrivalClock:

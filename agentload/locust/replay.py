@@ -249,6 +249,7 @@ def _on_init(environment: Any, **_kw: Any) -> None:
         raise SystemExit(2) from None
     items = schedule(trace, plan.speed, plan.max_duration_s)
     _replay = Replay(plan, trace, items, pool_size(trace, items, plan))
+    listen("request", _on_request)  # only a replay's requests pay for it
 
 
 def _on_test_start(environment: Any, **_kw: Any) -> None:
@@ -295,6 +296,5 @@ def _on_worker_report(client_id: str, data: dict[str, Any]) -> None:
 
 listen("init", _on_init)
 listen("test_start", _on_test_start)
-listen("request", _on_request)
 listen("report_to_master", _on_report_to_master)
 listen("worker_report", _on_worker_report)

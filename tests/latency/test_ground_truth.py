@@ -50,7 +50,7 @@ import pytest
 from agentload.metrics.stats import window_stats
 from agentload.results.reading import read_json, read_timeline
 from agentload.results.summary import build_summary
-from tests.support import ROOT, free_port, stop_process, wait_ready
+from tests.support import ROOT, free_port, latency_truth_server
 
 HERE = Path(__file__).resolve().parent
 LOCUSTFILE = HERE / "truth_locustfile.py"
@@ -70,21 +70,8 @@ def nearest_rank(values: list[float], q: float) -> float:
 
 @pytest.fixture
 def truth_server(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with (tmp_path / "truth-server.log").open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.servers.latency_truth", str(port)],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    try:
-        wait_ready(f"{url}/ok", process)
+    with latency_truth_server(tmp_path / "truth-server.log") as url:
         yield url
-    finally:
-        stop_process(process)
 
 
 def _run_locust(url: str, out: Path, raw: Path, extra: list[str]) -> str:

@@ -20,7 +20,6 @@ import json
 import math
 import random
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +35,7 @@ from agentload.metrics.intervals import (
     wilson_interval,
 )
 from tests.runner.agentload_run import CLI, env_with, summary
-from tests.support import ROOT, free_port, stop_process, wait_ready
+from tests.support import ROOT, latency_truth_server
 
 LOCUSTFILE = ROOT / "tests" / "latency" / "truth_locustfile.py"
 TRUE_P95_MS = 20.0 + 180.0 * 0.95  # GET /uniform: uniform over [20, 200] ms
@@ -131,21 +130,8 @@ def test_a_gate_passes_fails_or_is_inconclusive_on_its_interval_and_only_a_fail_
 
 @pytest.fixture(scope="module")
 def truth_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("truth") / "server.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.servers.latency_truth", str(port)],
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    try:
-        wait_ready(f"http://127.0.0.1:{port}/ok", process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop_process(process)
+    with latency_truth_server(tmp_path_factory.mktemp("truth") / "server.log") as url:
+        yield url
 
 
 def _start(url: str, out: Path, extra: list[str], load_s: float) -> subprocess.Popen[str]:

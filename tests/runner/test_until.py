@@ -14,8 +14,6 @@ Load goes to 127.0.0.1 only, bounded (40 arrivals/s for at most 60 s; 2 users fo
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,7 +36,7 @@ from agentload.metrics.until import (
     until_section,
 )
 from tests.runner.agentload_run import alive, all_child_pids, run_agentload, summary
-from tests.support import ROOT, free_port, stop_process, wait_ready
+from tests.support import ROOT, latency_truth_server
 
 API = ROOT / "tests/servers/latency_truth.toml"
 ENTRIES = ["GET /uniform", "GET /fixed"]
@@ -48,22 +46,10 @@ TRANSPORT_MS = 3.0
 
 
 @pytest.fixture(scope="module")
-def truth() -> Iterator[str]:
+def truth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """tests/servers/latency_truth.py on a free loopback port, ended by its PID."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.servers.latency_truth", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        wait_ready(f"{url}/ok", process)
+    with latency_truth_server(tmp_path_factory.mktemp("truth") / "server.log") as url:
         yield url
-    finally:
-        stop_process(process)
 
 
 def served(url: str, path: str = "/uniform") -> dict[str, Any]:

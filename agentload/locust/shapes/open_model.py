@@ -21,12 +21,8 @@ from __future__ import annotations
 
 from locust import LoadTestShape
 
-import math
-
 from agentload.locust import open_model
 from agentload.locust.settings import settings
-
-GROWTH = 1.5
 
 
 class OpenModelShape(LoadTestShape):
@@ -34,22 +30,12 @@ class OpenModelShape(LoadTestShape):
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        self._users = 0
-        self._late = 0
-        self._checked = 0.0
+        self._pool = open_model.LatePool()
 
     def tick(self) -> tuple[int, float] | None:
         plan = settings().open_model
         run_time = self.get_run_time()  # type: ignore[no-untyped-call]
         if run_time >= plan.duration_s:
             return None
-        if not self._users:
-            self._users = plan.users
-        elif run_time - self._checked >= 1.0:
-            self._checked = run_time
-            late = open_model.totals(None)["late"]
-            if late > self._late and self._users < plan.max_users:
-                grown = max(self._users + 1, math.ceil(self._users * GROWTH))
-                self._users = min(plan.max_users, grown)
-            self._late = late
-        return self._users, float(max(self._users, 1))
+        users = self._pool.size(run_time, plan.users, plan.max_users)
+        return users, float(max(users, 1))

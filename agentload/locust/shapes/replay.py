@@ -19,11 +19,7 @@ from __future__ import annotations
 
 from locust import LoadTestShape
 
-import math
-
 from agentload.locust import open_model, replay
-
-GROWTH = 1.5
 
 
 class ReplayShape(LoadTestShape):
@@ -31,9 +27,7 @@ class ReplayShape(LoadTestShape):
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        self._users = 0
-        self._late = 0
-        self._checked = 0.0
+        self._pool = open_model.LatePool()
 
     def tick(self) -> tuple[int, float] | None:
         state = replay.current()
@@ -42,16 +36,8 @@ class ReplayShape(LoadTestShape):
         run_time = self.get_run_time()  # type: ignore[no-untyped-call]
         if run_time >= state.stop_s:
             return None
-        if self._users and run_time > state.end_s + 1.0:
+        if self._pool.users and run_time > state.end_s + 1.0:
             if self.get_current_user_count() == 0:  # type: ignore[no-untyped-call]
                 return None  # every user has sent its share and its calls have ended
-        if not self._users:
-            self._users = state.users
-        elif run_time - self._checked >= 1.0:
-            self._checked = run_time
-            late = open_model.totals(None)["late"]
-            if late > self._late and self._users < state.plan.max_users:
-                grown = max(self._users + 1, math.ceil(self._users * GROWTH))
-                self._users = min(state.plan.max_users, grown)
-            self._late = late
-        return self._users, state.spawn_rate
+        users = self._pool.size(run_time, state.users, state.plan.max_users)
+        return users, state.spawn_rate
